@@ -1,0 +1,40 @@
+"""The API's one error shape (drf-standardized-errors), extended to Django's model validation.
+
+A database constraint violation becomes a 409. Every 4xx body is
+``{"type": ..., "errors": [{"code": ..., "detail": ..., "attr": ...}]}``.
+Services call ``full_clean()``, which raises Django's ``ValidationError``; it becomes a 400 here
+instead of a 500.
+"""
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from drf_standardized_errors.handler import ExceptionHandler
+from rest_framework import exceptions
+from rest_framework.settings import api_settings
+
+
+class ApiExceptionHandler(ExceptionHandler):
+    def convert_known_exceptions(self, exc: Exception) -> Exception:
+        if isinstance(exc, DjangoValidationError):
+            if hasattr(exc, "error_dict"):
+                detail = {
+                    (api_settings.NON_FIELD_ERRORS_KEY if field == NON_FIELD_ERRORS else field): messages
+                    for field, messages in exc.message_dict.items()
+                }
+            else:
+                detail = exc.messages
+            return exceptions.ValidationError(detail)
+        if isinstance(exc, IntegrityError):
+            # A database constraint refused the write (a concurrent request won a race the
+            # service's own checks could not see). Nothing was written: the transaction rolled back.
+            return Conflict("The request conflicts with data written at the same time; retry it.")
+        return super().convert_known_exceptions(exc)
+
+
+class Conflict(exceptions.APIException):
+    """The request is valid but conflicts with the current state (a job no longer open, say)."""
+
+    status_code = 409
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"

@@ -1,0 +1,63 @@
+"""Pagination shared by every list endpoint: 20 a page by default, at most 100.
+
+``next``/``previous`` are links relative to the host (``/api/v1/...?page=2``) and, for views that
+declare a canonical path, point at the canonical path even when the request came through a
+legacy twin. A response is then the same bytes whatever host name or path alias the client
+used, which is what lets the hot caches keep one rendered body per key.
+"""
+
+from django.core.paginator import InvalidPage, Paginator
+from rest_framework import pagination
+from rest_framework.exceptions import NotFound
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    """``?page=N&page_size=M``; a page past the end is a 404."""
+
+    page_size = DEFAULT_PAGE_SIZE
+    page_size_query_param = "page_size"
+    max_page_size = MAX_PAGE_SIZE
+
+    def paginate_queryset(self, queryset, request, view=None):
+        canonical = getattr(view, "get_canonical_path", None)
+        path = canonical() if canonical else request.path
+        query = request.META.get("QUERY_STRING", "")
+        self.base_url = f"{path}?{query}" if query else path
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_next_link(self):
+        if not self.page.has_next():
+            return None
+        return replace_query_param(self.base_url, self.page_query_param, self.page.next_page_number())
+
+    def get_previous_link(self):
+        if not self.page.has_previous():
+            return None
+        number = self.page.previous_page_number()
+        if number == 1:
+            return remove_query_param(self.base_url, self.page_query_param)
+        return replace_query_param(self.base_url, self.page_query_param, number)
+
+
+def first_page(queryset, *, serializer_class, base_path: str, extra: dict | None = None) -> dict:
+    """The default first page of ``queryset``, exactly as the paginated endpoint renders it.
+
+    Used by code that builds a list response without a request (cache builders); ``extra`` adds
+    top-level fields (an average, say) next to ``count``.
+    """
+    paginator = Paginator(queryset, DEFAULT_PAGE_SIZE)
+    try:
+        page = paginator.page(1)
+    except InvalidPage as exc:  # pragma: no cover - page 1 always exists (allow_empty_first_page)
+        raise NotFound() from exc
+    return {
+        "count": paginator.count,
+        "next": replace_query_param(base_path, "page", 2) if page.has_next() else None,
+        "previous": None,
+        **(extra or {}),
+        "results": serializer_class(page.object_list, many=True).data,
+    }

@@ -1,0 +1,87 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class Job(models.Model):
+    """A paid shift posted by a client."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        FILLED = "filled"
+        IN_PROGRESS = "in_progress"
+        COMPLETED = "completed"
+        CANCELLED = "cancelled"
+
+    client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="jobs")
+    title = models.CharField(max_length=200)
+    description = models.TextField(max_length=10000, blank=True)
+    city = models.CharField(max_length=80)
+    address = models.CharField(max_length=255, blank=True)
+    pay_rate = models.DecimalField(max_digits=10, decimal_places=2, help_text="Pay per hour.")
+    shift_start = models.DateTimeField()
+    shift_end = models.DateTimeField()
+    slots = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["shift_start", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(pay_rate__gt=0), name="job_pay_rate_positive"),
+            models.CheckConstraint(condition=Q(shift_end__gt=F("shift_start")), name="job_shift_ends_after_start"),
+            models.CheckConstraint(condition=Q(slots__gte=1), name="job_slots_at_least_one"),
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "filled", "in_progress", "completed", "cancelled"]),
+                name="job_status_valid",
+            ),
+        ]
+        indexes = [
+            # Open jobs list: WHERE status = 'open' [AND city = ?] ORDER BY shift_start, id.
+            models.Index(fields=["status", "city", "shift_start"], name="job_status_city_start_idx"),
+            models.Index(fields=["status", "shift_start"], name="job_status_start_idx"),
+            # "Jobs I posted": WHERE client_id = ? ORDER BY created_at DESC.
+            models.Index(fields=["client", "-created_at"], name="job_client_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Application(models.Model):
+    """A worker's application to a job."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        ACCEPTED = "accepted"
+        REJECTED = "rejected"
+        WITHDRAWN = "withdrawn"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="applications")
+    applicant = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="applications")
+    cover_note = models.TextField(max_length=2000, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "applicant"], name="application_one_per_job_and_applicant"),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "accepted", "rejected", "withdrawn"]),
+                name="application_status_valid",
+            ),
+        ]
+        indexes = [
+            # A job with its applications, counted by status: WHERE job_id = ? GROUP BY status.
+            # (The unique constraint above already indexes (job_id, applicant_id); this one also
+            # covers the status so the counts are read from the index alone.)
+            models.Index(fields=["job", "status"], name="application_job_status_idx"),
+            # "My applications": WHERE applicant_id = ? ORDER BY created_at DESC.
+            models.Index(fields=["applicant", "-created_at"], name="application_applicant_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Application {self.pk} to job {self.job_id}"

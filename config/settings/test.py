@@ -1,0 +1,9 @@
+"""Test settings: fast hashing, eager tasks unless a test starts a real worker."""
+
+from .base import *  # noqa: F403
+from .base import REST_FRAMEWORK
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Throttling is tested explicitly; a generous default keeps other tests from tripping it.
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"auth": "1000/min"}}

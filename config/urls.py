@@ -1,0 +1,31 @@
+from django.contrib import admin
+from django.urls import include, path, register_converter
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from backend.common.converters import IdConverter
+
+register_converter(IdConverter, "id")
+
+api_v1 = [
+    path("", include("backend.accounts.urls")),
+    path("", include("backend.jobs.urls")),
+    path("", include("backend.payments.urls")),
+    path("", include("backend.ratings.urls")),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("admin/", admin.site.urls),
+    # The previous system's paths, kept for its REST clients (deprecated in the schema).
+    path("", include("backend.accounts.legacy_urls")),
+    path("", include("backend.jobs.legacy_urls")),
+    path("", include("backend.payments.legacy_urls")),
+    path("", include("backend.ratings.legacy_urls")),
+]
+
+handler400 = "backend.common.views.bad_request"
+handler403 = "backend.common.views.permission_denied"
+handler404 = "backend.common.views.not_found"
+handler500 = "backend.common.views.server_error"

@@ -1,0 +1,71 @@
+"""Shared fixtures.
+
+Services given to the run by URL (``DATABASE_URL``, ``REDIS_URL``; CI gives both) must answer:
+an unreachable service fails the run instead of silently skipping tests.
+"""
+
+import os
+
+import pytest
+from django.core.cache import caches
+from rest_framework.test import APIClient
+
+from tests.factories import make_user
+
+
+def pytest_sessionstart(session):
+    redis_url = os.environ.get("REDIS_URL")
+    if redis_url:
+        import redis
+
+        try:
+            redis.Redis.from_url(redis_url, socket_connect_timeout=2).ping()
+        except redis.RedisError as exc:
+            raise pytest.UsageError(f"REDIS_URL={redis_url} was given but Redis does not answer: {exc}") from exc
+
+
+@pytest.fixture(autouse=True)
+def _clear_caches():
+    for cache in caches.all():
+        cache.clear()
+    yield
+    for cache in caches.all():
+        cache.clear()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def user(db):
+    return make_user(email="owner@example.com")
+
+
+@pytest.fixture
+def other_user(db):
+    return make_user(email="other@example.com")
+
+
+@pytest.fixture
+def staff_user(db):
+    return make_user(email="staff@example.com", is_staff=True)
+
+
+@pytest.fixture
+def client_for():
+    """``client_for(user)``: an API client authenticated with a real token, as mobile clients are.
+
+    Token authentication costs one query per request, which the exact query counts include.
+    """
+    from rest_framework.authtoken.models import Token
+
+    def build(user) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            token, _ = Token.objects.get_or_create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return build
