@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("backend.jobs.urls")),
     path("", include("backend.payments.urls")),
     path("", include("backend.ratings.urls")),
+    path("", include("backend.caching.urls")),
 ]
 
 urlpatterns = [

@@ -24,13 +24,22 @@ def pytest_sessionstart(session):
             raise pytest.UsageError(f"REDIS_URL={redis_url} was given but Redis does not answer: {exc}") from exc
 
 
+def _clear_all_caches() -> None:
+    from backend.caching.breaker import _breakers
+    from backend.caching.store import get_store
+
+    for breaker in _breakers.values():
+        breaker.reset()
+    for cache in caches.all():
+        cache.clear()
+    get_store().clear()
+
+
 @pytest.fixture(autouse=True)
 def _clear_caches():
-    for cache in caches.all():
-        cache.clear()
+    _clear_all_caches()
     yield
-    for cache in caches.all():
-        cache.clear()
+    _clear_all_caches()
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from backend.accounts.serializers import (
     TokenOutputSerializer,
     UserOutputSerializer,
 )
+from backend.caching.views import HotCachedMixin
 from backend.common.access import ensure_owner_or_staff
 from backend.common.openapi import LEGACY_DESCRIPTION
 
@@ -79,12 +80,19 @@ def _profile_response(user_id: int) -> Response:
     return Response(ProfileOutputSerializer(profile).data)
 
 
-class MyProfileView(APIView):
+class _ProfileHotView(HotCachedMixin, APIView):
+    hot_namespace = "profile:user"
+
+
+class MyProfileView(_ProfileHotView):
     """Read or update my public profile."""
+
+    def get_hot_key_id(self, request, **kwargs) -> int:
+        return request.user.id
 
     @extend_schema(tags=["me"], responses=ProfileOutputSerializer)
     def get(self, request):
-        return _profile_response(request.user.id)
+        return super().get(request)
 
     @extend_schema(tags=["me"], request=ProfileUpdateInputSerializer, responses=ProfileOutputSerializer)
     def patch(self, request):
@@ -101,12 +109,20 @@ def _account_details_response(user_id: int, *, owner_view: bool) -> Response:
     return Response(AccountDetailsOutputSerializer(details, context={"owner_view": owner_view}).data)
 
 
-class MyAccountDetailsView(APIView):
+class _MyAccountDetailsHotView(HotCachedMixin, APIView):
+    hot_namespace = "account_details:user"
+
+    def get_hot_key_id(self, request, **kwargs) -> int:
+        # Keyed by the requesting user: the payload can only ever be its owner's.
+        return request.user.id
+
+
+class MyAccountDetailsView(_MyAccountDetailsHotView):
     """Read or update my private account details (payout bank account; balances from succeeded payments)."""
 
     @extend_schema(tags=["me"], responses=AccountDetailsOutputSerializer)
     def get(self, request):
-        return _account_details_response(request.user.id, owner_view=True)
+        return super().get(request)
 
     @extend_schema(tags=["me"], request=AccountDetailsUpdateInputSerializer, responses=AccountDetailsOutputSerializer)
     def patch(self, request):
@@ -116,14 +132,17 @@ class MyAccountDetailsView(APIView):
         return _account_details_response(request.user.id, owner_view=True)
 
 
-class UserProfileView(APIView):
+class UserProfileView(_ProfileHotView):
     """A user's public profile with their rating summary. No authentication needed."""
 
     permission_classes = [AllowAny]
 
+    def get_hot_key_id(self, request, **kwargs) -> int:
+        return kwargs["user_id"]
+
     @extend_schema(tags=["users"], responses=ProfileOutputSerializer)
     def get(self, request, user_id: int):
-        return _profile_response(user_id)
+        return super().get(request, user_id=user_id)
 
 
 class UserAccountDetailsView(APIView):
@@ -141,9 +160,9 @@ class LegacyProfileView(UserProfileView):
         return super().get(request, user_id)
 
 
-class LegacyAccountDetailsView(APIView):
+class LegacyAccountDetailsView(_MyAccountDetailsHotView):
     @extend_schema(
         tags=["legacy"], deprecated=True, description=LEGACY_DESCRIPTION, responses=AccountDetailsOutputSerializer
     )
     def get(self, request):
-        return _account_details_response(request.user.id, owner_view=True)
+        return super().get(request)

@@ -50,6 +50,7 @@ THIRD_PARTY_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_standardized_errors",
+    "cachalot",
 ]
 LOCAL_APPS = [
     "backend.common",
@@ -57,6 +58,7 @@ LOCAL_APPS = [
     "backend.jobs",
     "backend.payments",
     "backend.ratings",
+    "backend.caching",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -80,6 +82,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "backend.common.server_timing.ServerTimingMiddleware",
 ]
 # Request bodies are small JSON documents; anything bigger is refused with a 4xx.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", default=64 * 1024)
@@ -111,7 +114,10 @@ TEMPLATES = [
 
 # CACHES
 # https://github.com/jazzband/django-redis
+# With REDIS_URL: django-redis behind a circuit breaker (backend/caching/backends.py); without
+# it: the in-process cache. Either way every Redis failure is a cache miss, never a 500.
 REDIS_URL = env("REDIS_URL", default="")
+CACHE_BREAKER_COOLDOWN = env.float("CACHE_BREAKER_COOLDOWN", default=2.0)
 
 
 def _redis_db_url(url: str, db: int) -> str:
@@ -123,21 +129,89 @@ def _redis_db_url(url: str, db: int) -> str:
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            "BACKEND": "backend.caching.backends.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 # Fail fast: a slow or dead Redis must not hold requests for long.
                 "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_SOCKET_CONNECT_TIMEOUT", default=0.25),
                 "SOCKET_TIMEOUT": env.float("REDIS_SOCKET_TIMEOUT", default=0.25),
-                "IGNORE_EXCEPTIONS": True,
+                # The backend itself turns failures into misses (and trips the breaker).
+                "IGNORE_EXCEPTIONS": False,
+                "CONNECTION_POOL_KWARGS": {"health_check_interval": 30},
             },
         }
     }
-    # Ignored exceptions are still logged, so an outage is visible.
-    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "paeshift"}}
+
+# CACHALOT
+# https://django-cachalot.readthedocs.io/en/latest/quickstart.html#settings
+# cachalot invalidates a whole table on any write to it, so it caches only read-mostly tables
+# (a query is cached only when every table it reads is listed here). Measurements behind the
+# choice: docs/caching.md.
+CACHALOT_ENABLED = env.bool("CACHALOT_ENABLED", default=True)
+CACHALOT_TIMEOUT = env.int("CACHALOT_TIMEOUT", default=900)
+CACHALOT_ONLY_CACHABLE_TABLES = frozenset(
+    {
+        "accounts_user",
+        "authtoken_token",
+        "accounts_profile",
+        "accounts_accountdetails",
+        "django_content_type",
+        "auth_permission",
+        "auth_group",
+        "auth_group_permissions",
+        "accounts_user_groups",
+        "accounts_user_user_permissions",
+    }
+)
+# Never cached, whatever the list above says: write-heavy domain tables and the bookkeeping of
+# sessions, migrations, silk, Celery and the cache itself.
+CACHALOT_UNCACHABLE_TABLES = frozenset(
+    {
+        "django_migrations",
+        "django_session",
+        "django_admin_log",
+        "jobs_job",
+        "jobs_application",
+        "payments_payment",
+        "ratings_review",
+        "caching_cacheoutage",
+        "silk_request",
+        "silk_response",
+        "silk_sqlquery",
+        "silk_profile",
+        "silk_profile_queries",
+    }
+)
+# ResilientRedisCache is django-redis's RedisCache with a circuit breaker: supported in substance.
+SILENCED_SYSTEM_CHECKS = ["cachalot.W001"]
+
+# HOT CACHES
+# Per-user rendered responses, declared in <app>/hot_caches.py; design in docs/caching.md.
+HOT_CACHE_ENABLED = env.bool("HOT_CACHE_ENABLED", default=True)
+# Namespace -> seconds, overriding the TTL a declaration gives, e.g. {"payments:user": 120}.
+HOT_CACHE_TTLS: dict[str, float] = env.json("HOT_CACHE_TTLS", default={})
+# Whether invalidations enqueue rebuilds for the workers (off: the next read builds).
+HOT_CACHE_WORKER_REBUILD = env.bool("HOT_CACHE_WORKER_REBUILD", default=True)
+# A burst of writes to one key within this many seconds enqueues at most two rebuilds.
+HOT_CACHE_COALESCE_WINDOW = env.float("HOT_CACHE_COALESCE_WINDOW", default=1.0)
+HOT_CACHE_GENERATION_TTL = 2 * 24 * 3600
+# Concurrent misses on one key: one builds (lock held at most this long), the rest wait this long.
+HOT_CACHE_LOCK_TIMEOUT = 2.0
+HOT_CACHE_LOCK_WAIT = 0.1
+# Refresh-ahead (beat): the top K keys of each namespace older than FRACTION of their TTL.
+HOT_CACHE_REFRESH_TOP_K = env.int("HOT_CACHE_REFRESH_TOP_K", default=200)
+HOT_CACHE_REFRESH_FRACTION = env.float("HOT_CACHE_REFRESH_FRACTION", default=0.75)
+HOT_CACHE_REFRESH_PERIOD = env.float("HOT_CACHE_REFRESH_PERIOD", default=30.0)
+HOT_CACHE_POPULARITY_DECAY = 0.5
+HOT_CACHE_POPULARITY_DECAY_PERIOD = 3600.0
+HOT_CACHE_POPULARITY_KEEP = 10_000
+# How often beat replays invalidations lost during a cache outage.
+CACHE_RECOVERY_PERIOD = env.float("CACHE_RECOVERY_PERIOD", default=3.0)
+# Server-Timing header with the cache outcome, db time and query count of each request.
+SERVER_TIMING_ENABLED = env.bool("SERVER_TIMING_ENABLED", default=False)
 
 # CELERY
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
@@ -154,6 +228,20 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A write must not wait on a dead broker: fail fast, the next read rebuilds the key instead.
+CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": 2, "socket_connect_timeout": 1, "visibility_timeout": 120}
+# Rebuilds: acknowledged after they ran, redelivered if the worker dies, one at a time per process.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ROUTES = {"workers.cache.*": {"queue": "cache"}}
+CELERY_BEAT_SCHEDULE = {
+    "refresh-hot-keys": {"task": "workers.cache.refresh_hot_keys", "schedule": HOT_CACHE_REFRESH_PERIOD},
+    "recover-cache": {"task": "workers.cache.recover_cache", "schedule": CACHE_RECOVERY_PERIOD},
+    "decay-popularity": {"task": "workers.cache.decay_popularity", "schedule": HOT_CACHE_POPULARITY_DECAY_PERIOD},
+}
 
 # DJANGO REST FRAMEWORK
 # https://www.django-rest-framework.org/api-guide/settings/
@@ -203,6 +291,9 @@ SPECTACULAR_SETTINGS = {
         "ErrorCode415Enum": "drf_standardized_errors.openapi_serializers.ErrorCode415Enum.choices",
         "ErrorCode429Enum": "drf_standardized_errors.openapi_serializers.ErrorCode429Enum.choices",
         "ErrorCode500Enum": "drf_standardized_errors.openapi_serializers.ErrorCode500Enum.choices",
+        "JobStatusEnum": "backend.jobs.models.Job.Status",
+        "ApplicationStatusEnum": "backend.jobs.models.Application.Status",
+        "PaymentStatusEnum": "backend.payments.models.Payment.Status",
     },
     "PREPROCESSING_HOOKS": ["backend.common.legacy.drop_alternate_spellings"],
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],

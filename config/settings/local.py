@@ -4,3 +4,4 @@ from .base import *  # noqa: F403
 from .base import env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
+SERVER_TIMING_ENABLED = env.bool("SERVER_TIMING_ENABLED", default=True)

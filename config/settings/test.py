@@ -7,3 +7,6 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Throttling is tested explicitly; a generous default keeps other tests from tripping it.
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"auth": "1000/min"}}
+# Unit tests run tasks in-process; tests of the event-driven path start a real worker on the
+# real broker (tests/workers) and switch eager mode off themselves.
+CELERY_TASK_ALWAYS_EAGER = True

@@ -1,0 +1,79 @@
+"""A per-process circuit breaker in front of Redis.
+
+While Redis answers, every call goes through. After a failure (a refused connection or a
+socket timeout) the breaker opens: for ``cooldown`` seconds calls are not attempted at all, so
+requests fall back to the database at once instead of each waiting out a socket timeout. Then
+one call is let through (half-open); success closes the breaker, failure opens it again.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+logger = logging.getLogger(__name__)
+
+
+class CircuitBreaker:
+    def __init__(self, name: str, cooldown: float = 2.0) -> None:
+        self.name = name
+        self.cooldown = cooldown
+        self._opened_at: float | None = None
+        self._probing = False
+        self._lock = threading.Lock()
+        self._on_recovery: list[Callable[[], None]] = []
+
+    @property
+    def is_open(self) -> bool:
+        return self._opened_at is not None
+
+    def allow(self) -> bool:
+        """Whether a call may be attempted now."""
+        if self._opened_at is None:
+            return True
+        with self._lock:
+            if self._opened_at is None:
+                return True
+            if not self._probing and time.monotonic() - self._opened_at >= self.cooldown:
+                self._probing = True  # half-open: exactly one caller probes
+                return True
+            return False
+
+    def record_failure(self, exc: BaseException) -> None:
+        with self._lock:
+            was_closed = self._opened_at is None
+            self._opened_at = time.monotonic()
+            self._probing = False
+        if was_closed:
+            logger.warning("cache circuit %s opened: %s", self.name, exc)
+
+    def record_success(self) -> None:
+        if self._opened_at is None:
+            return
+        with self._lock:
+            recovered = self._opened_at is not None
+            self._opened_at = None
+            self._probing = False
+        if recovered:
+            logger.warning("cache circuit %s closed: Redis answers again", self.name)
+            for callback in self._on_recovery:
+                callback()
+
+    def on_recovery(self, callback: Callable[[], None]) -> None:
+        self._on_recovery.append(callback)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._opened_at = None
+            self._probing = False
+
+
+_breakers: dict[str, CircuitBreaker] = {}
+
+
+def breaker_for(name: str) -> CircuitBreaker:
+    from django.conf import settings
+
+    if name not in _breakers:
+        _breakers[name] = CircuitBreaker(name, cooldown=settings.CACHE_BREAKER_COOLDOWN)
+    return _breakers[name]

@@ -1,0 +1,182 @@
+"""Write path: model changes bump the affected keys at commit, then rebuilds are enqueued.
+
+Model signals (post_save, post_delete) collect the affected keys while the transaction runs;
+one ``on_commit`` callback per change flushes them. The keys of a transaction are gathered in a
+batch kept on the database connection, so the first callback to run bumps them all in one
+pipeline and the rest find nothing left to do. A rolled-back change leaves its keys in the batch
+for the next flush: an extra invalidation, never a missing one.
+
+Writes that bypass model signals (``bulk_create``, ``QuerySet.update()``) call ``changed()`` or
+``invalidate()`` with the same effect.
+"""
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
+from functools import reduce
+
+from django.apps import apps
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import CharField, Model, Value
+from django.db.models.signals import post_delete, post_init, post_save
+
+from backend.caching import registry
+from backend.caching.breaker import breaker_for
+from backend.caching.store import get_store
+
+logger = logging.getLogger(__name__)
+
+Key = tuple[str, int]
+_INITIAL = "_hot_cache_initial"
+
+
+def _dependencies_by_model() -> dict[type[Model], list[tuple[registry.HotView, registry.Dependency]]]:
+    found: dict[type[Model], list] = defaultdict(list)
+    for view in registry.all_views():
+        for dependency in view.depends_on:
+            found[apps.get_model(dependency.model)].append((view, dependency))
+    return found
+
+
+def _tracked_fields(dependencies) -> tuple[str, ...]:
+    names: set[str] = set()
+    for _view, dependency in dependencies:
+        names.update(dependency.id_fields)
+        names.update(dependency.fan_out_when_changed)
+    return tuple(sorted(names))
+
+
+def _remember_initial(sender, instance, **kwargs) -> None:
+    # Runs for every loaded instance of a tracked model: keep it to one dict comprehension.
+    values = instance.__dict__
+    values[_INITIAL] = {name: values.get(attname) for name, attname in _TRACKED.get(sender, ())}
+
+
+def _attname(model: type[Model], name: str) -> str:
+    if name == "pk":
+        return model._meta.pk.attname
+    return model._meta.get_field(name).attname
+
+
+def _value(instance: Model, name: str):
+    return instance.pk if name == "pk" else instance.__dict__.get(_attname(type(instance), name))
+
+
+def affected_keys(instance: Model, *, created: bool = False, deleted: bool = False) -> set[Key]:
+    """The hot keys that ``instance``'s change (save or delete) makes stale. May run one query."""
+    model = type(instance)
+    initial = instance.__dict__.get(_INITIAL, {})
+    keys: set[Key] = set()
+    fan_outs = []
+    for view, dependency in _DEPENDENCIES.get(model, ()):
+        for name in dependency.id_fields:
+            for value in (_value(instance, name), initial.get(name)):
+                if value is not None:
+                    keys.add((view.namespace, int(value)))
+        if dependency.fan_out is None or created:
+            continue
+        changed = deleted or any(initial.get(n) != _value(instance, n) for n in dependency.fan_out_when_changed)
+        if changed:
+            queryset, id_field = dependency.fan_out(instance)
+            fan_outs.append(queryset.order_by().values_list(Value(view.namespace, output_field=CharField()), id_field))
+    if fan_outs:
+        combined = reduce(lambda a, b: a.union(b), fan_outs)
+        keys.update((ns, int(key_id)) for ns, key_id in combined if key_id is not None)
+    return keys
+
+
+class _Batch:
+    def __init__(self) -> None:
+        self.keys: set[Key] = set()
+        self.lock = threading.Lock()
+
+    def add(self, keys: Iterable[Key]) -> None:
+        with self.lock:
+            self.keys.update(keys)
+
+    def take(self) -> set[Key]:
+        with self.lock:
+            keys, self.keys = self.keys, set()
+        return keys
+
+
+def _batch_for(using: str) -> _Batch:
+    connection = connections[using]
+    batch = getattr(connection, "_hot_cache_batch", None)
+    if batch is None:
+        batch = connection._hot_cache_batch = _Batch()
+    return batch
+
+
+def invalidate(keys: Iterable[Key], *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Invalidate ``keys`` when the current transaction commits (at once in autocommit)."""
+    keys = set(keys)
+    if not keys:
+        return
+    batch = _batch_for(using)
+    batch.add(keys)
+    transaction.on_commit(lambda: flush(batch.take()), using=using)
+
+
+def changed(instance: Model, *, using: str = DEFAULT_DB_ALIAS, deleted: bool = False) -> None:
+    """For writes that bypass model signals: treat ``instance`` as saved (or deleted)."""
+    invalidate(affected_keys(instance, deleted=deleted), using=using)
+
+
+def flush(keys: set[Key]) -> None:
+    """Bump the generations of ``keys`` now (read-your-writes), then enqueue their rebuilds."""
+    if not keys:
+        return
+    result = get_store().bump(keys, window=settings.HOT_CACHE_COALESCE_WINDOW)
+    if result is None:
+        return  # Redis unreachable: recorded as an outage, replayed when it is back
+    leading, trailing = result
+    _enqueue(leading, countdown=None)
+    _enqueue(trailing, countdown=settings.HOT_CACHE_COALESCE_WINDOW)
+
+
+def _enqueue(keys: list[Key], *, countdown: float | None) -> None:
+    if not keys or not settings.HOT_CACHE_WORKER_REBUILD:
+        return
+    from workers.cache import rebuild_hot_key
+
+    broker = breaker_for("broker")
+    if not broker.allow():
+        return  # the next read of each key builds it; nothing stale can be served
+    try:
+        for ns, key_id in keys:
+            rebuild_hot_key.apply_async((ns, key_id), countdown=countdown)
+    except Exception as exc:
+        broker.record_failure(exc)
+        logger.warning("could not enqueue hot-cache rebuilds (%s); readers will rebuild", exc)
+    else:
+        broker.record_success()
+
+
+def _on_save(sender, instance, created=False, raw=False, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
+    if raw:
+        return
+    invalidate(affected_keys(instance, created=created), using=using)
+    _remember_initial(sender, instance)
+
+
+def _on_delete(sender, instance, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
+    invalidate(affected_keys(instance, deleted=True), using=using)
+
+
+_DEPENDENCIES: dict = {}
+_TRACKED: dict = {}
+
+
+def connect_signals() -> None:
+    _DEPENDENCIES.clear()
+    _DEPENDENCIES.update(_dependencies_by_model())
+    _TRACKED.clear()
+    for model, dependencies in _DEPENDENCIES.items():
+        _TRACKED[model] = tuple((name, _attname(model, name)) for name in _tracked_fields(dependencies))
+        uid = f"hot_cache:{model._meta.label}"
+        post_init.connect(_remember_initial, sender=model, dispatch_uid=uid, weak=False)
+        post_save.connect(_on_save, sender=model, dispatch_uid=uid, weak=False)
+        post_delete.connect(_on_delete, sender=model, dispatch_uid=uid, weak=False)

@@ -1,0 +1,448 @@
+"""Where hot payloads, generations and counters live: Redis, or an in-process store.
+
+Keys (raw Redis keys, outside Django's cache key scheme so that one pipeline can mix them):
+
+- ``hc:{ns}:{id}:g``  generation: a time-based value (ns since the epoch), replaced on every
+  invalidation. Equality is all that matters; being time-based means that a counter lost to
+  eviction is recreated with a value no old payload carries.
+- ``hc:{ns}:{id}:p``  payload: ``b"{epoch}|{gen}|{status}|{built_ms}|" + body``. Served only while
+  its generation and epoch are the current ones.
+- ``hc:{ns}:{id}:q`` / ``:t``  coalescing markers (leading and trailing rebuild pending).
+- ``hc:{ns}:{id}:l``  short build lock, so concurrent misses do not all hit the database.
+- ``hc:epoch``  bumped after a cache outage: every payload stored before it becomes unservable.
+- ``hc:pop:{ns}``  sorted set of key popularity (decayed by beat); ``hc:stats:{ns}`` counters;
+  ``hc:lat:{ns}`` recent commit-to-warm latencies in ms.
+
+Every Redis call goes through the shared circuit breaker: while Redis is down, reads report a
+miss and writes report failure, instantly.
+"""
+
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import caches
+
+from backend.caching import outage
+from backend.caching.breaker import breaker_for
+
+EPOCH_KEY = "hc:epoch"
+STAT_FIELDS = ("hits", "misses", "stale_rejects", "rebuilds", "rebuild_failures")
+LATENCY_WINDOW = 1000
+
+
+def gen_key(ns: str, key_id: int) -> str:
+    return f"hc:{ns}:{key_id}:g"
+
+
+def payload_key(ns: str, key_id: int) -> str:
+    return f"hc:{ns}:{key_id}:p"
+
+
+def _marker_key(ns: str, key_id: int, kind: str) -> str:
+    return f"hc:{ns}:{key_id}:{kind}"
+
+
+def new_generation() -> bytes:
+    return str(time.time_ns()).encode()
+
+
+@dataclass(frozen=True)
+class Payload:
+    epoch: bytes
+    gen: bytes
+    status: int
+    built_ms: int
+    body: bytes
+
+    def encode(self) -> bytes:
+        return b"%s|%s|%d|%d|" % (self.epoch, self.gen, self.status, self.built_ms) + self.body
+
+    @classmethod
+    def decode(cls, raw: bytes | None) -> "Payload | None":
+        if not raw:
+            return None
+        try:
+            epoch, gen, status, built_ms, body = raw.split(b"|", 4)
+            return cls(epoch, gen, int(status), int(built_ms), body)
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    gen: bytes | None
+    epoch: bytes
+    payload: Payload | None
+    reachable: bool = True
+
+
+class PendingCounters:
+    """Counters kept in process memory and written with the next Redis round trip (no extra trip)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter = Counter()
+
+    def add(self, ns: str, field: str, n: int = 1) -> None:
+        with self._lock:
+            self._counts[(ns, field)] += n
+
+    def drain(self) -> dict:
+        with self._lock:
+            counts, self._counts = self._counts, Counter()
+        return counts
+
+    def restore(self, counts: dict) -> None:
+        with self._lock:
+            self._counts.update(counts)
+
+
+pending_counters = PendingCounters()
+
+
+class RedisStore:
+    def __init__(self, alias: str = "default") -> None:
+        self.alias = alias
+        self.breaker = breaker_for("redis")
+
+    @property
+    def client(self):
+        return caches[self.alias].client.get_client(write=True)
+
+    def _run(self, operation: Callable, default, *, lost: bool = False, reason: str = ""):
+        if not self.breaker.allow():
+            if lost:
+                outage.record_lost_write(self.alias, f"{reason} skipped: circuit open")
+            return default
+        from backend.caching.backends import REDIS_FAILURES
+
+        try:
+            result = operation(self.client)
+        except REDIS_FAILURES as exc:
+            self.breaker.record_failure(exc)
+            if lost:
+                outage.record_lost_write(self.alias, f"{reason} failed: {exc}")
+            return default
+        self.breaker.record_success()
+        return result
+
+    # -- read path ---------------------------------------------------------------------------
+
+    def read(self, ns: str, key_id: int, *, record_access: bool) -> ReadResult:
+        """Generation, epoch and payload in one round trip (plus piggybacked counters)."""
+        counts = pending_counters.drain()
+
+        def op(client):
+            pipe = client.pipeline(transaction=False)
+            pipe.mget(gen_key(ns, key_id), payload_key(ns, key_id), EPOCH_KEY)
+            if record_access:
+                pipe.zincrby(f"hc:pop:{ns}", 1, key_id)
+            for (counter_ns, field), n in counts.items():
+                pipe.hincrby(f"hc:stats:{counter_ns}", field, n)
+            return pipe.execute()[0]
+
+        values = self._run(op, None)
+        if values is None:
+            pending_counters.restore(counts)
+            return ReadResult(None, b"0", None, reachable=False)
+        gen, raw, epoch = values
+        return ReadResult(gen, epoch or b"0", Payload.decode(raw))
+
+    def read_generation(self, ns: str, key_id: int) -> tuple[bytes | None, bytes]:
+        values = self._run(lambda c: c.mget(gen_key(ns, key_id), EPOCH_KEY), None)
+        if values is None:
+            return None, b"0"
+        return values[0], values[1] or b"0"
+
+    def ensure_generation(self, ns: str, key_id: int) -> tuple[bytes | None, bytes]:
+        """The current generation, created (time-based) if there is none."""
+        ttl_ms = int(settings.HOT_CACHE_GENERATION_TTL * 1000)
+
+        def op(client):
+            pipe = client.pipeline(transaction=False)
+            pipe.set(gen_key(ns, key_id), new_generation(), nx=True, px=ttl_ms)
+            pipe.mget(gen_key(ns, key_id), EPOCH_KEY)
+            return pipe.execute()[1]
+
+        values = self._run(op, None)
+        if values is None:
+            return None, b"0"
+        return values[0], values[1] or b"0"
+
+    def store(self, ns: str, key_id: int, payload: Payload, ttl: float, *, latency_ms: float | None = None) -> bool:
+        counts = pending_counters.drain()
+
+        def op(client):
+            pipe = client.pipeline(transaction=False)
+            pipe.set(payload_key(ns, key_id), payload.encode(), px=int(ttl * 1000))
+            if latency_ms is not None:
+                pipe.lpush(f"hc:lat:{ns}", round(latency_ms, 3))
+                pipe.ltrim(f"hc:lat:{ns}", 0, LATENCY_WINDOW - 1)
+            for (counter_ns, field), n in counts.items():
+                pipe.hincrby(f"hc:stats:{counter_ns}", field, n)
+            pipe.execute()
+            return True
+
+        stored = self._run(op, False)
+        if not stored:
+            pending_counters.restore(counts)
+        return stored
+
+    def acquire_lock(self, ns: str, key_id: int, ttl: float) -> bool | None:
+        """True if acquired, False if someone else holds it, None if Redis is unreachable."""
+        return self._run(lambda c: bool(c.set(_marker_key(ns, key_id, "l"), b"1", nx=True, px=int(ttl * 1000))), None)
+
+    def release_lock(self, ns: str, key_id: int) -> None:
+        self._run(lambda c: c.delete(_marker_key(ns, key_id, "l")), None)
+
+    # -- write path --------------------------------------------------------------------------
+
+    def bump(self, keys: Iterable[tuple[str, int]], *, window: float) -> tuple[list, list] | None:
+        """New generations for ``keys``; returns (leading, trailing) keys whose rebuild to enqueue.
+
+        A key gets a leading rebuild if none is pending for it, else at most one trailing rebuild
+        per coalescing window. ``None`` means Redis was unreachable (the loss is recorded).
+        """
+        keys = list(dict.fromkeys(keys))
+        gen_ttl_ms = int(settings.HOT_CACHE_GENERATION_TTL * 1000)
+        window_ms = max(1, int(window * 1000))
+
+        def op(client):
+            pipe = client.pipeline(transaction=False)
+            for ns, key_id in keys:
+                pipe.set(gen_key(ns, key_id), new_generation(), px=gen_ttl_ms)
+                pipe.set(_marker_key(ns, key_id, "q"), b"1", nx=True, px=window_ms)
+            results = pipe.execute()
+            leading = [key for key, first in zip(keys, results[1::2], strict=True) if first]
+            waiting = [key for key, first in zip(keys, results[1::2], strict=True) if not first]
+            trailing = []
+            if waiting:
+                pipe = client.pipeline(transaction=False)
+                for ns, key_id in waiting:
+                    pipe.set(_marker_key(ns, key_id, "t"), b"1", nx=True, px=window_ms)
+                trailing = [key for key, first in zip(waiting, pipe.execute(), strict=True) if first]
+            return leading, trailing
+
+        return self._run(op, None, lost=True, reason="invalidation")
+
+    def bump_epoch(self) -> bool:
+        return bool(self._run(lambda c: c.set(EPOCH_KEY, new_generation()), False))
+
+    # -- warming and statistics -------------------------------------------------------------
+
+    def top_keys(self, ns: str, k: int) -> list[int]:
+        members = self._run(lambda c: c.zrevrange(f"hc:pop:{ns}", 0, k - 1), [])
+        return [int(m) for m in members]
+
+    def payloads(self, ns: str, key_ids: list[int]) -> tuple[list[bytes | None], list[Payload | None], bytes]:
+        if not key_ids:
+            return [], [], b"0"
+
+        def op(client):
+            keys = [gen_key(ns, i) for i in key_ids] + [payload_key(ns, i) for i in key_ids] + [EPOCH_KEY]
+            return client.mget(keys)
+
+        values = self._run(op, None)
+        if values is None:
+            return [None] * len(key_ids), [None] * len(key_ids), b"0"
+        n = len(key_ids)
+        return values[:n], [Payload.decode(v) for v in values[n : 2 * n]], values[-1] or b"0"
+
+    def decay_popularity(self, namespaces: Iterable[str], factor: float, keep: int) -> None:
+        def op(client):
+            pipe = client.pipeline(transaction=False)
+            for ns in namespaces:
+                key = f"hc:pop:{ns}"
+                pipe.zunionstore(key, {key: factor})
+                pipe.zremrangebyscore(key, "-inf", 0.01)
+                pipe.zremrangebyrank(key, 0, -(keep + 1))
+            pipe.execute()
+
+        self._run(op, None)
+
+    def count(self, ns: str, field: str, n: int = 1) -> None:
+        pending_counters.add(ns, field, n)
+
+    def flush_counters(self) -> None:
+        counts = pending_counters.drain()
+        if not counts:
+            return
+
+        def op(client):
+            pipe = client.pipeline(transaction=False)
+            for (counter_ns, field), n in counts.items():
+                pipe.hincrby(f"hc:stats:{counter_ns}", field, n)
+            pipe.execute()
+            return True
+
+        if not self._run(op, False):
+            pending_counters.restore(counts)
+
+    def raw_stats(self, namespaces: Iterable[str]) -> dict[str, tuple[dict, list[float]]]:
+        self.flush_counters()
+        namespaces = list(namespaces)
+
+        def op(client):
+            pipe = client.pipeline(transaction=False)
+            for ns in namespaces:
+                pipe.hgetall(f"hc:stats:{ns}")
+                pipe.lrange(f"hc:lat:{ns}", 0, -1)
+            return pipe.execute()
+
+        values = self._run(op, None) or [{}, []] * len(namespaces)
+        result = {}
+        for i, ns in enumerate(namespaces):
+            counters = {k.decode(): int(v) for k, v in values[2 * i].items()}
+            result[ns] = (counters, [float(v) for v in values[2 * i + 1]])
+        return result
+
+    def reset_stats(self, namespaces: Iterable[str]) -> None:
+        pending_counters.drain()
+        keys = [k for ns in namespaces for k in (f"hc:stats:{ns}", f"hc:lat:{ns}")]
+        self._run(lambda c: c.delete(*keys), None)
+
+    def clear(self) -> None:
+        def op(client):
+            for key in client.scan_iter(match="hc:*", count=1000):
+                client.unlink(key)
+
+        pending_counters.drain()
+        self._run(op, None)
+
+
+class LocalStore:
+    """The embedded default: the same semantics in process memory (one process, no Redis)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._data: dict[str, tuple[object, float | None]] = {}
+        self._popularity: dict[str, Counter] = defaultdict(Counter)
+        self._stats: dict[str, Counter] = defaultdict(Counter)
+        self._latency: dict[str, list[float]] = defaultdict(list)
+
+    def _get(self, key: str):
+        item = self._data.get(key)
+        if item is None:
+            return None
+        value, expires = item
+        if expires is not None and expires <= time.monotonic():
+            del self._data[key]
+            return None
+        return value
+
+    def _set(self, key: str, value, ttl: float | None, nx: bool = False) -> bool:
+        if nx and self._get(key) is not None:
+            return False
+        self._data[key] = (value, None if ttl is None else time.monotonic() + ttl)
+        return True
+
+    def read(self, ns: str, key_id: int, *, record_access: bool) -> ReadResult:
+        with self._lock:
+            if record_access:
+                self._popularity[ns][key_id] += 1
+            return ReadResult(
+                self._get(gen_key(ns, key_id)),
+                self._get(EPOCH_KEY) or b"0",
+                Payload.decode(self._get(payload_key(ns, key_id))),
+            )
+
+    def read_generation(self, ns: str, key_id: int) -> tuple[bytes | None, bytes]:
+        with self._lock:
+            return self._get(gen_key(ns, key_id)), self._get(EPOCH_KEY) or b"0"
+
+    def ensure_generation(self, ns: str, key_id: int) -> tuple[bytes | None, bytes]:
+        with self._lock:
+            self._set(gen_key(ns, key_id), new_generation(), settings.HOT_CACHE_GENERATION_TTL, nx=True)
+            return self.read_generation(ns, key_id)
+
+    def store(self, ns: str, key_id: int, payload: Payload, ttl: float, *, latency_ms: float | None = None) -> bool:
+        with self._lock:
+            self._set(payload_key(ns, key_id), payload.encode(), ttl)
+            if latency_ms is not None:
+                samples = self._latency[ns]
+                samples.insert(0, round(latency_ms, 3))
+                del samples[LATENCY_WINDOW:]
+        return True
+
+    def acquire_lock(self, ns: str, key_id: int, ttl: float) -> bool:
+        with self._lock:
+            return self._set(_marker_key(ns, key_id, "l"), b"1", ttl, nx=True)
+
+    def release_lock(self, ns: str, key_id: int) -> None:
+        with self._lock:
+            self._data.pop(_marker_key(ns, key_id, "l"), None)
+
+    def bump(self, keys: Iterable[tuple[str, int]], *, window: float) -> tuple[list, list]:
+        leading, trailing = [], []
+        with self._lock:
+            for ns, key_id in dict.fromkeys(keys):
+                self._set(gen_key(ns, key_id), new_generation(), settings.HOT_CACHE_GENERATION_TTL)
+                if self._set(_marker_key(ns, key_id, "q"), b"1", window, nx=True):
+                    leading.append((ns, key_id))
+                elif self._set(_marker_key(ns, key_id, "t"), b"1", window, nx=True):
+                    trailing.append((ns, key_id))
+        return leading, trailing
+
+    def bump_epoch(self) -> bool:
+        with self._lock:
+            self._set(EPOCH_KEY, new_generation(), None)
+        return True
+
+    def top_keys(self, ns: str, k: int) -> list[int]:
+        with self._lock:
+            return [key_id for key_id, _ in self._popularity[ns].most_common(k)]
+
+    def payloads(self, ns: str, key_ids: list[int]) -> tuple[list[bytes | None], list[Payload | None], bytes]:
+        with self._lock:
+            gens = [self._get(gen_key(ns, i)) for i in key_ids]
+            payloads = [Payload.decode(self._get(payload_key(ns, i))) for i in key_ids]
+            return gens, payloads, self._get(EPOCH_KEY) or b"0"
+
+    def decay_popularity(self, namespaces: Iterable[str], factor: float, keep: int) -> None:
+        with self._lock:
+            for ns in namespaces:
+                decayed = Counter({k: v * factor for k, v in self._popularity[ns].items() if v * factor >= 0.01})
+                self._popularity[ns] = Counter(dict(decayed.most_common(keep)))
+
+    def count(self, ns: str, field: str, n: int = 1) -> None:
+        with self._lock:
+            self._stats[ns][field] += n
+
+    def flush_counters(self) -> None:
+        return None
+
+    def raw_stats(self, namespaces: Iterable[str]) -> dict[str, tuple[dict, list[float]]]:
+        with self._lock:
+            return {ns: (dict(self._stats[ns]), list(self._latency[ns])) for ns in namespaces}
+
+    def reset_stats(self, namespaces: Iterable[str]) -> None:
+        with self._lock:
+            for ns in namespaces:
+                self._stats.pop(ns, None)
+                self._latency.pop(ns, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self._popularity.clear()
+            self._stats.clear()
+            self._latency.clear()
+
+
+_local_store = LocalStore()
+_redis_stores: dict[str, RedisStore] = {}
+
+
+def get_store(alias: str = "default"):
+    """The Redis store when the cache is Redis, else the in-process store."""
+    from backend.caching.backends import ResilientRedisCache
+
+    if isinstance(caches[alias], ResilientRedisCache):
+        if alias not in _redis_stores:
+            _redis_stores[alias] = RedisStore(alias)
+        return _redis_stores[alias]
+    return _local_store

@@ -1,0 +1,80 @@
+"""Serving hot views from the cache, and the staff statistics endpoint."""
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAdminUser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.caching import read, registry, stats
+
+
+class HotCachedMixin:
+    """For a DRF view whose default GET is a hot view.
+
+    Define ``hot_namespace`` and ``get_hot_key_id()``; private views also override
+    ``check_hot_access()`` (it runs before the cache is read, so a cached private payload is
+    never served to anyone else). A request with query parameters (another page, a filter) or
+    asking for another format (the browsable API) takes ``get_uncached()``: the normal path.
+    """
+
+    hot_namespace: str
+
+    def get_hot_key_id(self, request, **kwargs) -> int:
+        raise NotImplementedError
+
+    def check_hot_access(self, request, key_id: int) -> None:
+        return None
+
+    def get_uncached(self, request, key_id: int, *args, **kwargs):
+        data = registry.get(self.hot_namespace).build(key_id)
+        if data is None:
+            raise NotFound()
+        return Response(data)
+
+    def get(self, request, *args, **kwargs):
+        key_id = self.get_hot_key_id(request, **kwargs)
+        self.check_hot_access(request, key_id)
+        if (
+            settings.HOT_CACHE_ENABLED
+            and not request.query_params
+            and isinstance(request.accepted_renderer, JSONRenderer)
+        ):
+            return read.respond(request, self.hot_namespace, key_id)
+        return self.get_uncached(request, key_id, *args, **kwargs)
+
+
+class CacheStatsView(APIView):
+    """Hot-cache statistics per namespace (staff only): hits, misses, stale rejects, rebuilds,
+    rebuild failures, hit rate and commit-to-warm latency (p50/p95 over the last 1,000 rebuilds)."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        tags=["ops"],
+        responses=inline_serializer(
+            "CacheStats",
+            {
+                "namespaces": serializers.DictField(
+                    child=inline_serializer(
+                        "NamespaceStats",
+                        {
+                            "hits": serializers.IntegerField(),
+                            "misses": serializers.IntegerField(),
+                            "stale_rejects": serializers.IntegerField(),
+                            "rebuilds": serializers.IntegerField(),
+                            "rebuild_failures": serializers.IntegerField(),
+                            "hit_rate": serializers.FloatField(),
+                            "warm_latency_ms_p50": serializers.FloatField(allow_null=True),
+                            "warm_latency_ms_p95": serializers.FloatField(allow_null=True),
+                        },
+                    )
+                )
+            },
+        ),
+    )
+    def get(self, request):
+        return Response(stats.collect())
