@@ -1,4 +1,4 @@
-"""The Celery application: reads ``CELERY_*`` settings from Django and discovers tasks in ``workers``."""
+"""The Celery application: reads ``CELERY_*`` settings from Django; task modules are listed in ``CELERY_IMPORTS``."""
 
 import os
 
@@ -8,4 +8,3 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("paeshift")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["workers"])

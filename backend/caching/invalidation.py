@@ -133,12 +133,11 @@ def flush(keys: set[Key]) -> None:
     if result is None:
         return  # Redis unreachable: recorded as an outage, replayed when it is back
     leading, trailing = result
-    _enqueue(leading, countdown=None)
-    _enqueue(trailing, countdown=settings.HOT_CACHE_COALESCE_WINDOW)
+    _enqueue([(key, None) for key in leading] + trailing)
 
 
-def _enqueue(keys: list[Key], *, countdown: float | None) -> None:
-    if not keys or not settings.HOT_CACHE_WORKER_REBUILD:
+def _enqueue(rebuilds: list[tuple[Key, float | None]]) -> None:
+    if not rebuilds or not settings.HOT_CACHE_WORKER_REBUILD:
         return
     from workers.cache import rebuild_hot_key
 
@@ -146,7 +145,7 @@ def _enqueue(keys: list[Key], *, countdown: float | None) -> None:
     if not broker.allow():
         return  # the next read of each key builds it; nothing stale can be served
     try:
-        for ns, key_id in keys:
+        for (ns, key_id), countdown in rebuilds:
             rebuild_hot_key.apply_async((ns, key_id), countdown=countdown)
     except Exception as exc:
         broker.record_failure(exc)

@@ -202,10 +202,13 @@ class RedisStore:
     # -- write path --------------------------------------------------------------------------
 
     def bump(self, keys: Iterable[tuple[str, int]], *, window: float) -> tuple[list, list] | None:
-        """New generations for ``keys``; returns (leading, trailing) keys whose rebuild to enqueue.
+        """New generations for ``keys``; returns the rebuilds to enqueue: (leading, trailing).
 
-        A key gets a leading rebuild if none is pending for it, else at most one trailing rebuild
-        per coalescing window. ``None`` means Redis was unreachable (the loss is recorded).
+        A key whose last leading rebuild is more than ``window`` seconds old gets a leading
+        rebuild, enqueued at once. Otherwise it gets at most one trailing rebuild, due when the
+        window closes: ``trailing`` holds ``(key, seconds_until_due)``. So a burst of writes to
+        one key enqueues two rebuilds, and the last write of the burst is always followed by one.
+        ``None`` means Redis was unreachable (the loss is recorded for replay).
         """
         keys = list(dict.fromkeys(keys))
         gen_ttl_ms = int(settings.HOT_CACHE_GENERATION_TTL * 1000)
@@ -216,15 +219,23 @@ class RedisStore:
             for ns, key_id in keys:
                 pipe.set(gen_key(ns, key_id), new_generation(), px=gen_ttl_ms)
                 pipe.set(_marker_key(ns, key_id, "q"), b"1", nx=True, px=window_ms)
+                pipe.pttl(_marker_key(ns, key_id, "q"))
             results = pipe.execute()
-            leading = [key for key, first in zip(keys, results[1::2], strict=True) if first]
-            waiting = [key for key, first in zip(keys, results[1::2], strict=True) if not first]
+            leading, waiting = [], []
+            for index, key in enumerate(keys):
+                first, remaining_ms = results[3 * index + 1], results[3 * index + 2]
+                if first:
+                    leading.append(key)
+                else:
+                    waiting.append((key, max(1, remaining_ms)))
             trailing = []
             if waiting:
                 pipe = client.pipeline(transaction=False)
-                for ns, key_id in waiting:
-                    pipe.set(_marker_key(ns, key_id, "t"), b"1", nx=True, px=window_ms)
-                trailing = [key for key, first in zip(waiting, pipe.execute(), strict=True) if first]
+                for (ns, key_id), remaining_ms in waiting:
+                    pipe.set(_marker_key(ns, key_id, "t"), b"1", nx=True, px=remaining_ms)
+                for (key, remaining_ms), first in zip(waiting, pipe.execute(), strict=True):
+                    if first:
+                        trailing.append((key, remaining_ms / 1000))
             return leading, trailing
 
         return self._run(op, None, lost=True, reason="invalidation")
@@ -383,8 +394,10 @@ class LocalStore:
                 self._set(gen_key(ns, key_id), new_generation(), settings.HOT_CACHE_GENERATION_TTL)
                 if self._set(_marker_key(ns, key_id, "q"), b"1", window, nx=True):
                     leading.append((ns, key_id))
-                elif self._set(_marker_key(ns, key_id, "t"), b"1", window, nx=True):
-                    trailing.append((ns, key_id))
+                    continue
+                remaining = max(0.001, self._data[_marker_key(ns, key_id, "q")][1] - time.monotonic())
+                if self._set(_marker_key(ns, key_id, "t"), b"1", remaining, nx=True):
+                    trailing.append(((ns, key_id), remaining))
         return leading, trailing
 
     def bump_epoch(self) -> bool:

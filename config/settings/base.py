@@ -120,28 +120,32 @@ REDIS_URL = env("REDIS_URL", default="")
 CACHE_BREAKER_COOLDOWN = env.float("CACHE_BREAKER_COOLDOWN", default=2.0)
 
 
-def _redis_db_url(url: str, db: int) -> str:
-    """The same Redis server as ``url``, on database number ``db``."""
+def _next_redis_db_url(url: str) -> str:
+    """The same Redis server as ``url``, on the next database number."""
     parts = urlsplit(url)
+    db = int(parts.path.strip("/") or 0) + 1
     return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
 
 
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "backend.caching.backends.ResilientRedisCache",
-            "LOCATION": REDIS_URL,
-            "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                # Fail fast: a slow or dead Redis must not hold requests for long.
-                "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_SOCKET_CONNECT_TIMEOUT", default=0.25),
-                "SOCKET_TIMEOUT": env.float("REDIS_SOCKET_TIMEOUT", default=0.25),
-                # The backend itself turns failures into misses (and trips the breaker).
-                "IGNORE_EXCEPTIONS": False,
-                "CONNECTION_POOL_KWARGS": {"health_check_interval": 30},
-            },
-        }
+def redis_cache(url: str) -> dict:
+    """The cache configuration for a Redis URL (also used by tests that bring their own Redis)."""
+    return {
+        "BACKEND": "backend.caching.backends.ResilientRedisCache",
+        "LOCATION": url,
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            # Fail fast: a slow or dead Redis must not hold requests for long.
+            "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_SOCKET_CONNECT_TIMEOUT", default=0.25),
+            "SOCKET_TIMEOUT": env.float("REDIS_SOCKET_TIMEOUT", default=0.25),
+            # The backend itself turns failures into misses (and trips the breaker).
+            "IGNORE_EXCEPTIONS": False,
+            "CONNECTION_POOL_KWARGS": {"health_check_interval": 30},
+        },
     }
+
+
+if REDIS_URL:
+    CACHES = {"default": redis_cache(REDIS_URL)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "paeshift"}}
 
@@ -215,9 +219,9 @@ SERVER_TIMING_ENABLED = env.bool("SERVER_TIMING_ENABLED", default=False)
 
 # CELERY
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
-# The broker defaults to the next database number on the cache's Redis server: the cache may be
-# evicted under memory pressure, the broker must never be.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=_redis_db_url(REDIS_URL, 1) if REDIS_URL else "memory://")
+# The broker defaults to the next database number on the cache's Redis server (redis://h/0 ->
+# redis://h/1): the cache may be evicted under memory pressure, the broker must never be.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=_next_redis_db_url(REDIS_URL) if REDIS_URL else "memory://")
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
@@ -236,6 +240,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": 2, "socket_connect_timeout"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_IMPORTS = ("workers.cache",)
 CELERY_TASK_ROUTES = {"workers.cache.*": {"queue": "cache"}}
 CELERY_BEAT_SCHEDULE = {
     "refresh-hot-keys": {"task": "workers.cache.refresh_hot_keys", "schedule": HOT_CACHE_REFRESH_PERIOD},

@@ -139,8 +139,9 @@ def test_update_my_profile(client_for, user, django_assert_num_queries):
     client = client_for(user)
     payload = {"display_name": "Ada L.", "skills": ["forklift", "first aid"], "hourly_rate": "18.00", "city": "Abuja"}
 
-    # token; savepoint, profile FOR UPDATE, update, release; re-read with rating summary
-    with django_assert_num_queries(6):
+    # token; savepoint, profile FOR UPDATE, update, the lists showing the display name (one UNION
+    # query, only because the name changed), release; re-read with rating summary
+    with django_assert_num_queries(7):
         response = client.patch("/api/v1/me/profile/", payload)
 
     assert response.status_code == 200, response.content
@@ -148,6 +149,16 @@ def test_update_my_profile(client_for, user, django_assert_num_queries):
     assert response.json()["hourly_rate"] == "18.00"
     user.profile.refresh_from_db()
     assert user.profile.display_name == "Ada L."
+
+
+def test_update_my_profile_without_a_new_name_costs_no_fan_out_query(client_for, user, django_assert_num_queries):
+    client = client_for(user)
+
+    # token; savepoint, profile FOR UPDATE, update, release; re-read with rating summary
+    with django_assert_num_queries(6):
+        response = client.patch("/api/v1/me/profile/", {"city": "Abuja", "display_name": user.profile.display_name})
+
+    assert response.json()["city"] == "Abuja"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,93 @@
+"""Query-string filters of the job and application lists. An invalid value is a 400 naming the parameter."""
+
+from datetime import UTC
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from backend.jobs.models import Application, Job
+
+# The largest id a path accepts (18 digits, see backend.common.converters).
+MAX_ID = 10**18 - 1
+
+
+class InstantField(forms.DateTimeField):
+    """An ISO 8601 datetime or date; without an offset it is UTC, a date alone is midnight UTC.
+
+    An instant that exists only in its own offset (year 1 at +05:00, year 9999 at -05:00) cannot
+    be compared with stored UTC times, so it is refused here rather than failing in the database.
+    """
+
+    def to_python(self, value):
+        result = super().to_python(value)
+        if result is not None:
+            try:
+                result.astimezone(UTC)
+            except OverflowError as exc:
+                raise ValidationError(self.error_messages["invalid"], code="invalid") from exc
+        return result
+
+
+class InstantFilter(filters.DateTimeFilter):
+    field_class = InstantField
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(filters.NumberFilter):
+    """A whole-number id; anything else (a fraction, a 19-digit number) is invalid."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+    def get_max_validator(self):
+        return None
+
+
+class JobFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=Job.Status.choices, help_text="Jobs in this status. Default: `open`.")
+    city = filters.CharFilter(lookup_expr="iexact", max_length=80, help_text="City, case-insensitive exact match.")
+    shift_start_after = InstantFilter(
+        field_name="shift_start",
+        lookup_expr="gte",
+        help_text="Shifts starting at or after this ISO 8601 datetime or date (a date is midnight UTC).",
+    )
+    shift_start_before = InstantFilter(
+        field_name="shift_start",
+        lookup_expr="lt",
+        help_text="Shifts starting strictly before this ISO 8601 datetime or date (a date is midnight UTC).",
+    )
+    client = IdFilter(field_name="client_id", help_text="Jobs posted by this user id.")
+    search = filters.CharFilter(
+        method="filter_search",
+        max_length=100,
+        help_text="Text found in the title or the description, case-insensitive.",
+    )
+
+    class Meta:
+        model = Job
+        fields: list[str] = []
+
+    def filter_queryset(self, queryset: QuerySet[Job]) -> QuerySet[Job]:
+        queryset = super().filter_queryset(queryset)
+        if not self.form.cleaned_data.get("status"):
+            queryset = queryset.filter(status=Job.Status.OPEN)
+        return queryset
+
+    def filter_search(self, queryset: QuerySet[Job], name: str, value: str) -> QuerySet[Job]:
+        return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))
+
+
+class ApplicationFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=Application.Status.choices, help_text="Applications in this status.")
+
+    class Meta:
+        model = Application
+        fields: list[str] = []

@@ -1,0 +1,105 @@
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from backend.jobs.models import Application, Job
+
+MAX_SLOTS = 100
+
+
+class JobInputSerializer(serializers.Serializer):
+    """A job's editable fields. Creating needs the required ones; an update (PATCH) sends any of them.
+
+    Rules between fields (a start in the future, an end after the start, a shift of at most 24
+    hours) are checked on the job as it will be saved: for an update, the fields sent together
+    with the job's current values.
+    """
+
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=10000, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=80)
+    address = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    pay_rate = serializers.DecimalField(
+        max_digits=10, decimal_places=2, min_value=Decimal("0.01"), help_text="Pay per hour, more than 0."
+    )
+    shift_start = serializers.DateTimeField(help_text="In the future.")
+    shift_end = serializers.DateTimeField(help_text="After `shift_start`, at most 24 hours later.")
+    slots = serializers.IntegerField(min_value=1, max_value=MAX_SLOTS, default=1, help_text="Workers wanted.")
+
+
+class JobClientSerializer(serializers.Serializer):
+    """The client who posted the job."""
+
+    id = serializers.IntegerField(source="client_id", read_only=True)
+    display_name = serializers.CharField(source="client_display_name", read_only=True)
+
+
+class JobApplicationCountsSerializer(serializers.Serializer):
+    """How many applications the job has: pending, accepted, and in total (every status)."""
+
+    pending = serializers.IntegerField(source="applications_pending", read_only=True)
+    accepted = serializers.IntegerField(source="applications_accepted", read_only=True)
+    total = serializers.IntegerField(source="applications_total", read_only=True)
+
+
+class JobListOutputSerializer(serializers.ModelSerializer):
+    client = JobClientSerializer(source="*", read_only=True)
+
+    class Meta:
+        model = Job
+        fields = ["id", "title", "city", "pay_rate", "shift_start", "shift_end", "slots", "status", "client"]
+        read_only_fields = fields
+
+
+class JobDetailOutputSerializer(serializers.ModelSerializer):
+    """A job with its client summary and application counts. ``pay_rate`` is pay per hour."""
+
+    client = JobClientSerializer(source="*", read_only=True)
+    applications = JobApplicationCountsSerializer(source="*", read_only=True)
+    slots_remaining = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "title",
+            "description",
+            "city",
+            "address",
+            "pay_rate",
+            "shift_start",
+            "shift_end",
+            "slots",
+            "slots_remaining",
+            "status",
+            "client",
+            "applications",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_slots_remaining(self, obj: Job) -> int:
+        """Slots not yet taken by an accepted application."""
+        return max(obj.slots - obj.applications_accepted, 0)
+
+
+class ApplicationCreateInputSerializer(serializers.Serializer):
+    cover_note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ApplicantSerializer(serializers.Serializer):
+    """The worker who applied."""
+
+    id = serializers.IntegerField(source="applicant_id", read_only=True)
+    display_name = serializers.CharField(source="applicant_display_name", read_only=True)
+
+
+class ApplicationOutputSerializer(serializers.ModelSerializer):
+    job_id = serializers.IntegerField(read_only=True)
+    applicant = ApplicantSerializer(source="*", read_only=True)
+
+    class Meta:
+        model = Application
+        fields = ["id", "job_id", "applicant", "cover_note", "status", "created_at", "updated_at"]
+        read_only_fields = fields
