@@ -45,8 +45,11 @@ def _guarded(name: str, default, lost_if_failed: bool):
             if lost_if_failed:
                 outage.record_lost_write(self._breaker_name, f"{name} skipped: circuit open")
             return default
+        probing = breaker.is_open
         try:
             result = base(self, *args, **kwargs)
+            if probing and breaker.record_success():
+                result = base(self, *args, **kwargs)  # read again after the replay of lost writes
         except REDIS_FAILURES as exc:
             breaker.record_failure(exc)
             if lost_if_failed:

@@ -47,9 +47,10 @@ class CircuitBreaker:
         if was_closed:
             logger.warning("cache circuit %s opened: %s", self.name, exc)
 
-    def record_success(self) -> None:
+    def record_success(self) -> bool:
+        """Close the breaker; True if it was open (its recovery callbacks have then run)."""
         if self._opened_at is None:
-            return
+            return False
         with self._lock:
             recovered = self._opened_at is not None
             self._opened_at = None
@@ -58,6 +59,7 @@ class CircuitBreaker:
             logger.warning("cache circuit %s closed: Redis answers again", self.name)
             for callback in self._on_recovery:
                 callback()
+        return recovered
 
     def on_recovery(self, callback: Callable[[], None]) -> None:
         self._on_recovery.append(callback)
@@ -75,5 +77,11 @@ def breaker_for(name: str) -> CircuitBreaker:
     from django.conf import settings
 
     if name not in _breakers:
-        _breakers[name] = CircuitBreaker(name, cooldown=settings.CACHE_BREAKER_COOLDOWN)
+        breaker = CircuitBreaker(name, cooldown=settings.CACHE_BREAKER_COOLDOWN)
+        if name == "redis":
+            from backend.caching import outage
+
+            # The process that saw Redis fail replays lost invalidations the moment it is back.
+            breaker.on_recovery(outage.recover)
+        _breakers[name] = breaker
     return _breakers[name]

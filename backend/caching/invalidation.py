@@ -79,8 +79,10 @@ def affected_keys(instance: Model, *, created: bool = False, deleted: bool = Fal
             continue
         changed = deleted or any(initial.get(n) != _value(instance, n) for n in dependency.fan_out_when_changed)
         if changed:
-            queryset, id_field = dependency.fan_out(instance)
-            fan_outs.append(queryset.order_by().values_list(Value(view.namespace, output_field=CharField()), id_field))
+            label = Value(view.namespace, output_field=CharField())
+            fan_outs.extend(
+                queryset.order_by().values_list(label, id_field) for queryset, id_field in dependency.fan_out(instance)
+            )
     if fan_outs:
         combined = reduce(lambda a, b: a.union(b), fan_outs)
         keys.update((ns, int(key_id)) for ns, key_id in combined if key_id is not None)

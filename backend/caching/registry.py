@@ -20,13 +20,14 @@ class Dependency:
     ``id_fields`` name the instance attributes holding the affected key ids; both the current
     value and the value the instance was loaded with count, so moving a row from one owner to
     another refreshes both. ``fan_out`` covers keys reachable only through other rows (a
-    renamed user appears in their counterparts' lists): it returns a queryset and the field of
-    its rows holding the affected ids, and runs only when one of ``fan_out_when_changed`` changed.
+    renamed user appears in their counterparts' lists): it returns ``(queryset, field)`` pairs,
+    the field of each queryset's rows holding affected ids. It runs only when one of
+    ``fan_out_when_changed`` changed, and every fan-out of one change is one UNION query.
     """
 
     model: str
     id_fields: tuple[str, ...] = ()
-    fan_out: Callable[[Model], tuple[QuerySet, str]] | None = None
+    fan_out: Callable[[Model], Iterable[tuple[QuerySet, str]]] | None = None
     fan_out_when_changed: tuple[str, ...] = ()
 
 

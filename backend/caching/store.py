@@ -120,8 +120,13 @@ class RedisStore:
             return default
         from backend.caching.backends import REDIS_FAILURES
 
+        probing = self.breaker.is_open
         try:
             result = operation(self.client)
+            if probing and self.breaker.record_success():
+                # Redis is back and lost invalidations were just replayed: what the call read
+                # before the replay may be stale, so read again.
+                result = operation(self.client)
         except REDIS_FAILURES as exc:
             self.breaker.record_failure(exc)
             if lost:

@@ -23,7 +23,7 @@ JOB_DETAIL = register(
             # The client's display name is shown on each of their jobs.
             Dependency(
                 "accounts.Profile",
-                fan_out=lambda profile: (Job.objects.filter(client_id=profile.user_id), "id"),
+                fan_out=lambda profile: [(Job.objects.filter(client_id=profile.user_id), "id")],
                 fan_out_when_changed=("display_name",),
             ),
         ),

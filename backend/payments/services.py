@@ -1,0 +1,159 @@
+"""Writes to payments: creating one (idempotently) and moving it through its states.
+
+A payment goes ``pending -> succeeded | failed`` and ``succeeded -> refunded``; nothing else.
+Balances are derived from succeeded payments (see ``backend.accounts.selectors``), so a pending,
+failed or refunded payment never counts.
+"""
+
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Subquery
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+
+from backend.accounts.models import User
+from backend.common.errors import Conflict
+from backend.common.validation import validate_field_values
+from backend.jobs.models import Application, Job
+from backend.payments import selectors
+from backend.payments.models import Payment
+
+
+@transaction.atomic
+def payment_create(
+    *,
+    job: Job,
+    payer: User,
+    payee_id: int,
+    amount: Decimal,
+    currency: str | None = None,
+    idempotency_key: str,
+) -> tuple[Payment, bool]:
+    """Create a pending payment from the job's client to one of its accepted workers.
+
+    Returns ``(payment, created)``. The idempotency key is scoped to the payer: a retry with the same
+    key returns the payment the first request created (``created`` is False) and never creates a
+    second one, even when the retries race each other. The same key with a different job, payee,
+    amount or currency is a 409. ``currency`` defaults to the payer's account details currency; a
+    retry that leaves it out matches whatever currency the first request used.
+
+    ``job`` should come from ``selectors.job_for_payment`` (client profile and account details
+    joined in), so that creating a payment costs one query to check the payee and the key, and the
+    insert.
+    """
+    if job.client_id != payer.pk:
+        raise PermissionDenied("Only the job's client can pay for it.")
+
+    payee = _payee_with_checks(job=job, payer=payer, payee_id=payee_id, idempotency_key=idempotency_key)
+    if payee is None:  # no such user; the key may still have been used (for someone else)
+        existing = selectors.payment_get_by_idempotency_key(payer_id=payer.pk, idempotency_key=idempotency_key)
+    elif payee.payment_id_under_key is not None:
+        existing = selectors.payment_get(payment_id=payee.payment_id_under_key)
+    else:
+        existing = None
+    if existing is not None:
+        _ensure_same_request(existing, job=job, payee_id=payee_id, amount=amount, currency=currency)
+        return existing, False
+
+    if job.status != Job.Status.COMPLETED:
+        raise Conflict("Only a completed job can be paid.", code="job_not_completed")
+    if payee is None or payee.pk == payer.pk or not payee.is_accepted_worker:
+        raise ValidationError({"payee": ["The payee must be an accepted worker of this job."]}, code="invalid")
+
+    payment = Payment(
+        job=job,
+        payer=job.client,
+        payee=payee,
+        amount=amount,
+        currency=currency or job.client.account_details.currency,
+        status=Payment.Status.PENDING,
+        idempotency_key=idempotency_key,
+    )
+    validate_field_values(payment)
+    return _insert_or_replay(payment, requested_currency=currency)
+
+
+def _payee_with_checks(*, job: Job, payer: User, payee_id: int, idempotency_key: str) -> User | None:
+    """The payee with their profile, whether they are an accepted worker of the job, and the id of
+    the payment the payer already made under this key (or None). One query; None for an unknown user.
+    """
+    accepted = Application.objects.filter(job=job, applicant=OuterRef("pk"), status=Application.Status.ACCEPTED)
+    under_key = Payment.objects.filter(payer=payer, idempotency_key=idempotency_key).values("pk")[:1]
+    return (
+        User.objects.select_related("profile")
+        .annotate(is_accepted_worker=Exists(accepted), payment_id_under_key=Subquery(under_key))
+        .filter(pk=payee_id)
+        .first()
+    )
+
+
+def _insert_or_replay(payment: Payment, *, requested_currency: str | None) -> tuple[Payment, bool]:
+    """Insert ``payment``; if a concurrent request with the same key won the race, return its payment.
+
+    The insert runs in a savepoint, so the unique constraint's refusal leaves the transaction usable
+    for reading the winner's row (committed by then: the insert waited for it on the unique index).
+    """
+    try:
+        with transaction.atomic():
+            payment.save(force_insert=True)
+    except IntegrityError:
+        existing = selectors.payment_get_by_idempotency_key(
+            payer_id=payment.payer_id, idempotency_key=payment.idempotency_key
+        )
+        if existing is None:  # another constraint refused the row
+            raise
+        _ensure_same_request(
+            existing, job=payment.job, payee_id=payment.payee_id, amount=payment.amount, currency=requested_currency
+        )
+        return existing, False
+    return payment, True
+
+
+def _ensure_same_request(payment: Payment, *, job: Job, payee_id: int, amount: Decimal, currency: str | None) -> None:
+    if (
+        payment.job_id != job.pk
+        or payment.payee_id != payee_id
+        or payment.amount != amount
+        or (currency is not None and payment.currency != currency)
+    ):
+        raise _key_reused()
+
+
+def _key_reused() -> Conflict:
+    return Conflict(
+        "This Idempotency-Key was already used for a different payment (job, payee, amount or currency).",
+        code="idempotency_key_reused",
+    )
+
+
+def payment_mark_succeeded(*, payment_id: int) -> Payment:
+    """The provider confirmed a pending payment: it now counts in both parties' balances."""
+    return _payment_transition(payment_id=payment_id, from_status=Payment.Status.PENDING, to=Payment.Status.SUCCEEDED)
+
+
+def payment_mark_failed(*, payment_id: int) -> Payment:
+    """The provider declined a pending payment."""
+    return _payment_transition(payment_id=payment_id, from_status=Payment.Status.PENDING, to=Payment.Status.FAILED)
+
+
+def payment_refund(*, payment_id: int) -> Payment:
+    """Give a succeeded payment back: it stops counting in the balances."""
+    return _payment_transition(payment_id=payment_id, from_status=Payment.Status.SUCCEEDED, to=Payment.Status.REFUNDED)
+
+
+@transaction.atomic
+def _payment_transition(*, payment_id: int, from_status: str, to: str) -> Payment:
+    # The row lock makes concurrent transitions of one payment take turns, so each sees the
+    # status the previous one wrote (a payment cannot be both succeeded and failed).
+    payment = selectors.payment_queryset().select_for_update(of=("self",)).filter(pk=payment_id).first()
+    if payment is None:
+        raise NotFound()
+    if payment.status != from_status:
+        raise Conflict(
+            f"A {payment.status} payment cannot become {to}; only a {from_status} one can.",
+            code="invalid_status_transition",
+        )
+    payment.status = to
+    validate_field_values(payment)
+    payment.save(update_fields=["status", "updated_at"])
+    return payment

@@ -1,0 +1,98 @@
+"""Hot views of the ratings app: reviews a user received (with their average) and reviews they wrote."""
+
+from django.urls import reverse
+
+from backend.accounts.models import User
+from backend.caching.registry import Dependency, HotView, register
+from backend.common.pagination import first_page
+from backend.ratings import selectors
+from backend.ratings.models import Review
+from backend.ratings.serializers import ReviewOutputSerializer, ReviewSummaryOutputSerializer
+
+
+def _active_user_ids():
+    return User.objects.filter(is_active=True).order_by("id").values_list("id", flat=True).iterator()
+
+
+def build_reviews_received(user_id: int) -> dict | None:
+    summary = selectors.review_summary_for_user(user_id=user_id)
+    if summary is None:
+        return None
+    return first_page(
+        selectors.review_list_received(user_id=user_id),
+        serializer_class=ReviewOutputSerializer,
+        base_path=reverse("user-reviews-received", kwargs={"user_id": user_id}),
+        extra=ReviewSummaryOutputSerializer(summary).data,
+    )
+
+
+def build_reviews_given(user_id: int) -> dict | None:
+    if not selectors.reviewer_exists(user_id=user_id):
+        return None
+    return first_page(
+        selectors.review_list_given(user_id=user_id),
+        serializer_class=ReviewOutputSerializer,
+        base_path=reverse("user-reviews-given", kwargs={"user_id": user_id}),
+    )
+
+
+def _name_shown_in(reviews_field: str, other_side: str):
+    """Fan-out for a renamed user: the lists in which their name appears next to their reviews."""
+
+    def fan_out(profile):
+        reviews = Review.objects.filter(**{reviews_field: profile.user_id})
+        return [(reviews, other_side), (reviews, reviews_field)]
+
+    return fan_out
+
+
+def _reviews_of_completed_job(side: str):
+    """Fan-out for a retitled job; reviews exist only for completed jobs, so only those can fan out."""
+
+    def fan_out(job):
+        return [(Review.objects.filter(job_id=job.pk), side)] if job.status == "completed" else []
+
+    return fan_out
+
+
+REVIEWS_RECEIVED = register(
+    HotView(
+        namespace="reviews:user",
+        description="Reviews a user received, newest first, with their average rating.",
+        build=build_reviews_received,
+        ttl=1800,
+        depends_on=(
+            Dependency("ratings.Review", id_fields=("reviewee",)),
+            # Active or not decides between the list and a 404.
+            Dependency("accounts.User", id_fields=("pk",)),
+            # Each review shows the reviewer's display name (in the reviewee's list).
+            Dependency(
+                "accounts.Profile",
+                fan_out=_name_shown_in("reviewer_id", "reviewee_id"),
+                fan_out_when_changed=("display_name",),
+            ),
+            Dependency("jobs.Job", fan_out=_reviews_of_completed_job("reviewee_id"), fan_out_when_changed=("title",)),
+        ),
+        all_ids=_active_user_ids,
+    )
+)
+
+REVIEWS_GIVEN = register(
+    HotView(
+        namespace="reviews:reviewer",
+        description="Reviews a user wrote, newest first.",
+        build=build_reviews_given,
+        ttl=1800,
+        depends_on=(
+            Dependency("ratings.Review", id_fields=("reviewer",)),
+            Dependency("accounts.User", id_fields=("pk",)),
+            Dependency(
+                "accounts.Profile",
+                fan_out=_name_shown_in("reviewee_id", "reviewer_id"),
+                fan_out_when_changed=("display_name",),
+            ),
+            Dependency("jobs.Job", fan_out=_reviews_of_completed_job("reviewer_id"), fan_out_when_changed=("title",)),
+        ),
+        all_ids=_active_user_ids,
+    )
+)
