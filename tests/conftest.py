@@ -25,11 +25,13 @@ def pytest_sessionstart(session):
 
 
 def _clear_all_caches() -> None:
+    from backend.caching import outage
     from backend.caching.breaker import _breakers
     from backend.caching.store import get_store
 
     for breaker in _breakers.values():
         breaker.reset()
+    outage._recorded.clear()
     for cache in caches.all():
         cache.clear()
     get_store().clear()

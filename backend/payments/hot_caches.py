@@ -26,6 +26,10 @@ def _parties_of(payments):
     return [(payments, "payer_id"), (payments, "payee_id")]
 
 
+def _parties_of_retitled_job(job):
+    return _parties_of(Payment.objects.filter(job_id=job.pk)) if job.status == "completed" else []
+
+
 PAYMENTS = register(
     HotView(
         namespace="payments:user",
