@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core.signals import setting_changed
 
 
 class CachingConfig(AppConfig):
@@ -14,3 +15,12 @@ class CachingConfig(AppConfig):
 
         autodiscover_modules("hot_caches")
         invalidation.connect_signals()
+        setting_changed.connect(_reload_cachalot, dispatch_uid="caching:reload_cachalot")
+
+
+def _reload_cachalot(setting: str, **kwargs) -> None:
+    """cachalot reads its settings once; follow ``override_settings`` in tests and measurements."""
+    if setting.startswith("CACHALOT_"):
+        from cachalot.settings import cachalot_settings
+
+        cachalot_settings.reload()

@@ -59,6 +59,7 @@ LOCAL_APPS = [
     "backend.payments",
     "backend.ratings",
     "backend.caching",
+    "backend.perf",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -147,7 +148,15 @@ def redis_cache(url: str) -> dict:
 if REDIS_URL:
     CACHES = {"default": redis_cache(REDIS_URL)}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "paeshift"}}
+    # LocMem culls a third of its entries once it holds MAX_ENTRIES (300 by default): far too few
+    # for cachalot's per-query entries, so give it room.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "paeshift",
+            "OPTIONS": {"MAX_ENTRIES": 200_000},
+        }
+    }
 
 # CACHALOT
 # https://django-cachalot.readthedocs.io/en/latest/quickstart.html#settings
