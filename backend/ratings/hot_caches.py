@@ -36,12 +36,19 @@ def build_reviews_given(user_id: int) -> dict | None:
     )
 
 
-def _name_shown_in(reviews_field: str, other_side: str):
-    """Fan-out for a renamed user: the lists in which their name appears next to their reviews."""
+def _lists_showing_name(list_owner: str):
+    """Fan-out for a renamed user: the review lists (owned by ``list_owner``) that show their name.
+
+    Their name is on every review they wrote or received, so it shows in the list of every user on
+    the ``list_owner`` side of those reviews, their own list included.
+    """
 
     def fan_out(profile):
-        reviews = Review.objects.filter(**{reviews_field: profile.user_id})
-        return [(reviews, other_side), (reviews, reviews_field)]
+        user_id = profile.user_id
+        return [
+            (Review.objects.filter(reviewer_id=user_id), list_owner),
+            (Review.objects.filter(reviewee_id=user_id), list_owner),
+        ]
 
     return fan_out
 
@@ -65,10 +72,10 @@ REVIEWS_RECEIVED = register(
             Dependency("ratings.Review", id_fields=("reviewee",)),
             # Active or not decides between the list and a 404.
             Dependency("accounts.User", id_fields=("pk",)),
-            # Each review shows the reviewer's display name (in the reviewee's list).
+            # Each review shows both parties' display names.
             Dependency(
                 "accounts.Profile",
-                fan_out=_name_shown_in("reviewer_id", "reviewee_id"),
+                fan_out=_lists_showing_name("reviewee_id"),
                 fan_out_when_changed=("display_name",),
             ),
             Dependency("jobs.Job", fan_out=_reviews_of_completed_job("reviewee_id"), fan_out_when_changed=("title",)),
@@ -88,7 +95,7 @@ REVIEWS_GIVEN = register(
             Dependency("accounts.User", id_fields=("pk",)),
             Dependency(
                 "accounts.Profile",
-                fan_out=_name_shown_in("reviewee_id", "reviewer_id"),
+                fan_out=_lists_showing_name("reviewer_id"),
                 fan_out_when_changed=("display_name",),
             ),
             Dependency("jobs.Job", fan_out=_reviews_of_completed_job("reviewer_id"), fan_out_when_changed=("title",)),

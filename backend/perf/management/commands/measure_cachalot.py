@@ -88,9 +88,10 @@ class Command(BaseCommand):
         self.stdout.write("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
         for row in rows:
             saved = "-" if row["saved_by_caching_all"] is None else f"{row['saved_by_caching_all']:.0%}"
+            cached = "yes" if row["cached_in_chosen"] else "no"
             self.stdout.write(
-                f"| `{row['table']}` | {row['writes_per_1000_requests']} | {row['reads_off']} | {row['reads_all_tables']} "
-                f"| {row['reads_chosen']} | {saved} | {'yes' if row['cached_in_chosen'] else 'no'} |"
+                f"| `{row['table']}` | {row['writes_per_1000_requests']} | {row['reads_off']} "
+                f"| {row['reads_all_tables']} | {row['reads_chosen']} | {saved} | {cached} |"
             )
         self.stdout.write("")
         self.stdout.write("| configuration | queries / request | DB ms / request | ms / request | errors |")
