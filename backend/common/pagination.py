@@ -43,13 +43,18 @@ class PageNumberPagination(pagination.PageNumberPagination):
         return replace_query_param(self.base_url, self.page_query_param, number)
 
 
-def first_page(queryset, *, serializer_class, base_path: str, extra: dict | None = None) -> dict:
+def first_page(
+    queryset, *, serializer_class, base_path: str, extra: dict | None = None, count: int | None = None
+) -> dict:
     """The default first page of ``queryset``, exactly as the paginated endpoint renders it.
 
     Used by code that builds a list response without a request (cache builders); ``extra`` adds
-    top-level fields (an average, say) next to ``count``.
+    top-level fields (an average, say) next to ``count``. A ``count`` the caller already knows
+    saves the COUNT query; with a count of 0 the page itself needs no query either.
     """
     paginator = Paginator(queryset, DEFAULT_PAGE_SIZE)
+    if count is not None:
+        paginator.count = count  # overrides the cached_property: no COUNT query
     try:
         page = paginator.page(1)
     except InvalidPage as exc:  # pragma: no cover - page 1 always exists (allow_empty_first_page)

@@ -15,6 +15,7 @@ def _active_user_ids():
 
 
 def build_reviews_received(user_id: int) -> dict | None:
+    """Two queries: the summary (which also counts the reviews) and the page."""
     summary = selectors.review_summary_for_user(user_id=user_id)
     if summary is None:
         return None
@@ -23,17 +24,24 @@ def build_reviews_received(user_id: int) -> dict | None:
         serializer_class=ReviewOutputSerializer,
         base_path=reverse("user-reviews-received", kwargs={"user_id": user_id}),
         extra=ReviewSummaryOutputSerializer(summary).data,
+        count=summary.review_count,
     )
 
 
 def build_reviews_given(user_id: int) -> dict | None:
-    if not selectors.reviewer_exists(user_id=user_id):
-        return None
-    return first_page(
-        selectors.review_list_given(user_id=user_id),
+    """Two queries: count and page; or, with no reviews, count and whether the user is an active one.
+
+    The list is restricted to an active reviewer (a join the page makes anyway), so a deactivated
+    user's reviews count as none and the existence check turns them into a 404.
+    """
+    page = first_page(
+        selectors.review_list_given(user_id=user_id).filter(reviewer__is_active=True),
         serializer_class=ReviewOutputSerializer,
         base_path=reverse("user-reviews-given", kwargs={"user_id": user_id}),
     )
+    if page["count"] == 0 and not selectors.reviewer_exists(user_id=user_id):
+        return None
+    return page
 
 
 def _lists_showing_name(list_owner: str):
