@@ -8,7 +8,7 @@ REQUIREMENTS := requirements/base.txt requirements/production.txt requirements/l
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate seed venv clean
+.PHONY: run test lint format migrate seed venv clean perf-report
 
 venv: $(VENV)/.installed
 
@@ -44,6 +44,10 @@ format: venv
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Regenerates docs/performance.md: every GET endpoint cold and warm against its query budget.
+perf-report: migrate
+	$(BIN)/python manage.py perf_report --markdown docs/performance.md --json docs/performance.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
