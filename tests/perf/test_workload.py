@@ -1,0 +1,47 @@
+"""The workload is deterministic, Zipf-skewed and mostly reads, and every op it makes succeeds."""
+
+from collections import Counter
+
+import pytest
+from django.core.management import call_command
+
+from backend.perf.runner import run
+from backend.perf.workload import Population, Workload, ZipfPicker
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def population(db):
+    call_command("seed_demo", users=60, verbosity=0)
+    return Population.load(seed=3)
+
+
+def test_same_seed_same_ops(population):
+    a, b = Workload(population, seed=5), Workload(population, seed=5)
+
+    assert [a.next() for _ in range(300)] == [b.next() for _ in range(300)]
+
+
+def test_mix_is_about_95_percent_reads(population):
+    workload = Workload(population, seed=9)
+    kinds = Counter(workload.next().kind for _ in range(4000))
+
+    assert 0.93 <= kinds["read"] / 4000 <= 0.97
+
+
+def test_zipf_makes_a_few_users_hot():
+    import random
+
+    picker = ZipfPicker(list(range(1000)), 1.1, random.Random(1))
+    counts = Counter(picker.pick() for _ in range(20000))
+    top10 = sum(n for _, n in counts.most_common(10))
+
+    assert top10 / 20000 > 0.3  # ten users out of a thousand take a third of the traffic
+
+
+def test_every_op_of_the_workload_succeeds_in_process(population):
+    result = run(Workload(population, seed=11), 400)
+
+    assert result.errors == 0, result.statuses
+    assert set(result.statuses) <= {200, 201}
