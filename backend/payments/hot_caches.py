@@ -47,13 +47,9 @@ PAYMENTS = register(
                 fan_out_when_changed=("display_name",),
             ),
             # Payments exist only for completed jobs, so only their retitling (by staff) fans out.
-            Dependency(
-                "jobs.Job",
-                fan_out=lambda job: (
-                    _parties_of(Payment.objects.filter(job_id=job.pk)) if job.status == "completed" else []
-                ),
-                fan_out_when_changed=("title",),
-            ),
+            Dependency("jobs.Job", fan_out=_parties_of_retitled_job, fan_out_when_changed=("title",)),
+            # Whether the user exists decides between a list and a (cached) 404.
+            Dependency("accounts.User", id_fields=("pk",)),
         ),
         all_ids=lambda: User.objects.order_by("id").values_list("id", flat=True).iterator(),
         private=True,
