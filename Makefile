@@ -7,8 +7,9 @@ BIN := $(VENV)/bin
 REQUIREMENTS := requirements/base.txt requirements/production.txt requirements/local.txt requirements/constraints.txt
 HOST ?= 127.0.0.1
 PORT ?= 8000
+STATIC_MANIFEST := staticfiles/staticfiles.json
 
-.PHONY: run test lint format migrate seed venv clean perf-report
+.PHONY: run up up-env test lint format migrate seed venv clean perf-report bench bench-smoke bench-scale
 
 venv: $(VENV)/.installed
 
@@ -31,6 +32,7 @@ run: migrate
 	@echo "  Paeshift API      http://$(HOST):$(PORT)/api/v1/"
 	@echo "  API docs          http://$(HOST):$(PORT)/api/docs/"
 	@echo "  Admin             http://$(HOST):$(PORT)/admin/   (demo staff login printed above)"
+	@echo "  silk (staff)      http://$(HOST):$(PORT)/silk/    (docs/profiling.md)"
 	@echo ""
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
@@ -42,6 +44,34 @@ format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# `make up`: the Procfile's processes on this machine, as a platform runs them, against the PostgreSQL
+# and Redis of DATABASE_URL and REDIS_URL, with production settings: the build step
+# (collectstatic), the release (deploy checks, migrations), then web, worker and beat under honcho.
+# Plain HTTP on localhost, so no redirect to HTTPS; a secret key is made up unless
+# DJANGO_SECRET_KEY is set. Ctrl+C stops all three. See docs/deployment.md.
+up: up-env venv $(STATIC_MANIFEST)
+	@set -e; \
+	export PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) DJANGO_SETTINGS_MODULE=config.settings.production; \
+	export DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}"; \
+	export DJANGO_ALLOWED_HOSTS="$${DJANGO_ALLOWED_HOSTS:-localhost,127.0.0.1}"; \
+	honcho -f Procfile start release; \
+	echo ""; \
+	echo "  Paeshift API      http://$(HOST):$(PORT)/api/v1/   (readiness: /readyz)"; \
+	echo ""; \
+	DJANGO_SECURE_SSL_REDIRECT=false exec honcho -f Procfile start web worker beat
+
+# The build step: static files for whitenoise, collected again when the installed packages change
+# (they all come from packages). Slow (about a minute: every file is hashed and gzipped), so not
+# on every `make up`. The settings need their variables; collectstatic uses none of them.
+$(STATIC_MANIFEST): $(VENV)/.installed
+	DJANGO_SETTINGS_MODULE=config.settings.production DJANGO_SECRET_KEY=collectstatic-only-not-a-secret \
+	DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost:6379/0 DJANGO_ALLOWED_HOSTS=localhost \
+	$(BIN)/python manage.py collectstatic --noinput --clear --verbosity 0
+
+up-env:
+	@test -n "$$DATABASE_URL" || { echo "make up needs DATABASE_URL, e.g. export DATABASE_URL=postgres://postgres@127.0.0.1:5432/paeshift" >&2; exit 2; }
+	@test -n "$$REDIS_URL" || { echo "make up needs REDIS_URL, e.g. export REDIS_URL=redis://127.0.0.1:6379/0 (the broker uses /1)" >&2; exit 2; }
+
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -51,3 +81,15 @@ perf-report: migrate
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
+
+# The whole stack under the workload, configuration by configuration (docs/benchmarks/README.md):
+# needs PostgreSQL and Redis (DATABASE_URL / REDIS_URL, else the local defaults). Options of
+# `manage.py bench --help` go in BENCH_ARGS, e.g. make bench BENCH_ARGS="--duration 60 --profile".
+bench: venv
+	$(BIN)/python manage.py bench $(BENCH_ARGS)
+
+bench-smoke: venv
+	$(BIN)/python manage.py bench --smoke $(BENCH_ARGS)
+
+bench-scale: venv
+	$(BIN)/python manage.py bench --scale-series $(BENCH_ARGS)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -12,6 +13,7 @@ api_v1 = [
     path("", include("backend.payments.urls")),
     path("", include("backend.ratings.urls")),
     path("", include("backend.caching.urls")),
+    path("", include("backend.perf.urls")),
 ]
 
 urlpatterns = [
@@ -19,12 +21,22 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("admin/", admin.site.urls),
+    # Health probes: /healthz (liveness), /readyz (readiness).
+    path("", include("backend.ops.urls")),
     # The previous system's paths, kept for its REST clients (deprecated in the schema).
     path("", include("backend.accounts.legacy_urls")),
     path("", include("backend.jobs.legacy_urls")),
     path("", include("backend.payments.legacy_urls")),
     path("", include("backend.ratings.legacy_urls")),
 ]
+
+# Developer tools, present only where the settings install them (docs/profiling.md).
+if "silk" in settings.INSTALLED_APPS:
+    urlpatterns.insert(0, path("silk/", include("silk.urls", namespace="silk")))
+if "debug_toolbar" in settings.INSTALLED_APPS:
+    from debug_toolbar.toolbar import debug_toolbar_urls
+
+    urlpatterns = debug_toolbar_urls() + urlpatterns
 
 handler400 = "backend.common.views.bad_request"
 handler403 = "backend.common.views.permission_denied"

@@ -32,6 +32,8 @@ class ProfileOutputSerializer(serializers.ModelSerializer):
     user_id = serializers.IntegerField(read_only=True)
     rating_average = serializers.DecimalField(max_digits=3, decimal_places=2, read_only=True, allow_null=True)
     rating_count = serializers.IntegerField(read_only=True)
+    # Not a URLField: a profile without an avatar has an empty string, which is no URL.
+    avatar_url = serializers.CharField(read_only=True, help_text="An http(s) URL, or empty when there is no avatar.")
 
     class Meta:
         model = Profile

@@ -1,4 +1,5 @@
 from drf_spectacular.utils import extend_schema
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
@@ -27,6 +28,8 @@ class _AuthThrottled(APIView):
     throttle_scope = "auth"
 
 
+# Raised by the service, not by the input serializer, so declared here for the schema.
+@extend_validation_errors(["unique"], field_name="email", methods=["post"])
 class RegisterView(_AuthThrottled):
     """Create an account. The response carries an API token, so the client is logged in at once."""
 
@@ -42,6 +45,7 @@ class RegisterView(_AuthThrottled):
         return Response(TokenOutputSerializer({"token": token.key, "user": user}).data, status=status.HTTP_201_CREATED)
 
 
+@extend_validation_errors(["invalid_credentials"], field_name=None, methods=["post"])
 class TokenObtainView(_AuthThrottled):
     """Exchange an email and password for the user's API token (the same token until it is revoked)."""
 

@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 
 from backend.caching import outage
 from backend.caching.breaker import breaker_for
+from backend.common.server_timing import count_cache_round_trip
 
 REDIS_FAILURES = (RedisError, ConnectionInterrupted, OSError, socket.timeout)
 
@@ -47,8 +48,10 @@ def _guarded(name: str, default, lost_if_failed: bool):
             return default
         probing = breaker.is_open
         try:
+            count_cache_round_trip()  # one command or pipeline each (keys/delete_pattern scan: not on requests)
             result = base(self, *args, **kwargs)
             if probing and breaker.record_success():
+                count_cache_round_trip()
                 result = base(self, *args, **kwargs)  # read again after the replay of lost writes
         except REDIS_FAILURES as exc:
             breaker.record_failure(exc)

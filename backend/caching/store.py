@@ -28,6 +28,7 @@ from django.core.cache import caches
 
 from backend.caching import outage
 from backend.caching.breaker import breaker_for
+from backend.common.server_timing import count_cache_round_trip
 
 EPOCH_KEY = "hc:epoch"
 STAT_FIELDS = ("hits", "misses", "stale_rejects", "rebuilds", "rebuild_failures")
@@ -122,10 +123,12 @@ class RedisStore:
 
         probing = self.breaker.is_open
         try:
+            count_cache_round_trip()  # one pipeline or command per operation (Server-Timing)
             result = operation(self.client)
             if probing and self.breaker.record_success():
                 # Redis is back and lost invalidations were just replayed: what the call read
                 # before the replay may be stale, so read again.
+                count_cache_round_trip()
                 result = operation(self.client)
         except REDIS_FAILURES as exc:
             self.breaker.record_failure(exc)
@@ -235,6 +238,7 @@ class RedisStore:
                     waiting.append((key, max(1, remaining_ms)))
             trailing = []
             if waiting:
+                count_cache_round_trip()  # a second pipeline in the same operation
                 pipe = client.pipeline(transaction=False)
                 for (ns, key_id), remaining_ms in waiting:
                     pipe.set(_marker_key(ns, key_id, "t"), b"1", nx=True, px=remaining_ms)

@@ -6,7 +6,8 @@ Services call ``full_clean()``, which raises Django's ``ValidationError``; it be
 instead of a 500.
 """
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from drf_standardized_errors.handler import ExceptionHandler
@@ -25,6 +26,8 @@ class ApiExceptionHandler(ExceptionHandler):
             else:
                 detail = exc.messages
             return exceptions.ValidationError(detail)
+        if isinstance(exc, RequestDataTooBig):
+            return RequestTooLarge()
         if isinstance(exc, IntegrityError):
             # A database constraint refused the write (a concurrent request won a race the
             # service's own checks could not see). Nothing was written: the transaction rolled back.
@@ -38,3 +41,13 @@ class Conflict(exceptions.APIException):
     status_code = 409
     default_detail = "The request conflicts with the current state of the resource."
     default_code = "conflict"
+
+
+class RequestTooLarge(exceptions.APIException):
+    """The request body is over ``DATA_UPLOAD_MAX_MEMORY_SIZE``: refused before it is parsed."""
+
+    status_code = 413
+    default_code = "request_too_large"
+
+    def __init__(self):
+        super().__init__(f"The request body is larger than the {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes allowed.")

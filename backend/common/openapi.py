@@ -1,6 +1,14 @@
 """Schema pieces the error library does not declare on its own."""
 
+import re
+
+from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
+from drf_standardized_errors.openapi_serializers import ClientErrorEnum
+from drf_standardized_errors.settings import package_settings as standardized_errors_settings
 from rest_framework import serializers
+
+from backend.common.pagination import PageNumberPagination
+from backend.common.query_params import UNKNOWN_PARAMETER, is_api_view
 
 
 class Error409Serializer(serializers.Serializer):
@@ -16,7 +24,65 @@ class ErrorResponse409Serializer(serializers.Serializer):
     errors = Error409Serializer(many=True)
 
 
+class Error413Serializer(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+
+
+class ErrorResponse413Serializer(serializers.Serializer):
+    """The request body is larger than the API accepts (64 KiB unless the deployment sets otherwise)."""
+
+    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
+    errors = Error413Serializer(many=True)
+
+
+class AutoSchema(StandardizedErrorsAutoSchema):
+    """drf-standardized-errors' schema, plus the 413 of operations that read a request body and the
+    400 of an unknown query parameter."""
+
+    def _should_add_error_response(self, responses: dict, status_code: str) -> bool:
+        if status_code == "413":
+            return (
+                status_code not in responses
+                and self.method in ("POST", "PUT", "PATCH")
+                and self.get_request_serializer() is not None
+            )
+        return super()._should_add_error_response(responses, status_code)
+
+    def _get_extra_validation_errors(self) -> dict[str | None, set[str]]:
+        errors = super()._get_extra_validation_errors()
+        if is_api_view(type(self.view)):
+            # Every API view refuses query parameters it does not document (backend.common.query_params).
+            errors[None] = {*errors.get(None, ()), UNKNOWN_PARAMETER}
+        paginator = self._get_paginator()
+        if isinstance(paginator, PageNumberPagination) and self.method == "GET":
+            errors[paginator.page_size_query_param] = {*errors.get(paginator.page_size_query_param, ()), "invalid"}
+        return errors
+
+
 LEGACY_DESCRIPTION = (
     "Deprecated: a path of the previous system, kept for its clients. It answers with the same data as "
     "its canonical twin, with or without a trailing slash."
 )
+
+
+def list_item_error_attrs(result, generator, request, public, **kwargs):
+    """drf-spectacular postprocessing hook: an error inside a list is documented as it is sent.
+
+    drf-standardized-errors names the ``attr`` of an error in the third item of ``skills`` as
+    ``skills.INDEX`` in the schema, while responses carry ``skills.2``; the documented value becomes
+    a pattern that matches what the API sends.
+    """
+    placeholder = standardized_errors_settings.LIST_INDEX_IN_API_SCHEMA
+    separator = standardized_errors_settings.NESTED_FIELD_SEPARATOR
+    for component in result.get("components", {}).get("schemas", {}).values():
+        attr = component.get("properties", {}).get("attr", {})
+        names = attr.get("enum") or []
+        if len(names) != 1 or not isinstance(names[0], str) or placeholder not in names[0].split(separator):
+            continue
+        parts = ["[0-9]+" if part == placeholder else re.escape(part) for part in names[0].split(separator)]
+        attr.pop("enum")
+        attr["pattern"] = "^" + re.escape(separator).join(parts) + "$"
+        attr["description"] = f"`{names[0]}`, with {placeholder} the position of the item in the list (from 0)."
+    return result

@@ -8,7 +8,7 @@ used, which is what lets the hot caches keep one rendered body per key.
 
 from django.core.paginator import InvalidPage, Paginator
 from rest_framework import pagination
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 DEFAULT_PAGE_SIZE = 20
@@ -16,11 +16,30 @@ MAX_PAGE_SIZE = 100
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
-    """``?page=N&page_size=M``; a page past the end is a 404."""
+    """``?page=N&page_size=M``; a page past the end (or not a page number) is a 404.
+
+    A ``page_size`` over the maximum gives the maximum; one that is not a whole number of at
+    least 1 is a 400 (DRF alone would silently use the default).
+    """
 
     page_size = DEFAULT_PAGE_SIZE
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE
+    page_query_description = "A page number, from 1; a page past the last one is a 404."
+    page_size_query_description = (
+        f"Results per page: {DEFAULT_PAGE_SIZE} by default, at most {MAX_PAGE_SIZE} (a larger number "
+        f"gives {MAX_PAGE_SIZE}); anything but a whole number of at least 1 is a 400."
+    )
+
+    def get_page_size(self, request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+            raise ValidationError(
+                {self.page_size_query_param: ["A whole number of at least 1 is required."]}, code="invalid"
+            )
+        return min(int(raw), self.max_page_size)
 
     def paginate_queryset(self, queryset, request, view=None):
         canonical = getattr(view, "get_canonical_path", None)

@@ -1,51 +1,217 @@
-"""``Server-Timing`` on every response: hot-cache outcome, database time and query count.
+"""``Server-Timing`` on every response: what a request cost, measured where it happened.
 
-Counts the queries that reached the database (a query cachalot answered never reaches the
-cursor, so it is not counted). Installed always, active only when ``SERVER_TIMING_ENABLED``:
-when off, Django drops it at start-up (MiddlewareNotUsed), so it costs nothing.
+One header per response, standard names with ``desc``::
+
+    Server-Timing: cache;desc="hit", db;dur=0.00;desc="0 queries", cachalot;desc="1 hit",
+                   redis;desc="2 round trips", app;dur=1.42
+
+- ``cache``: the hot-cache outcome (hit, miss, bypass), on hot views only.
+- ``db``: statements that reached the database and their total time: every cursor execute
+  (so a query cachalot answered is not one of them) plus BEGIN / COMMIT / ROLLBACK, i.e. what
+  ``django_assert_num_queries`` counts (SAVEPOINTs included).
+- ``cachalot``: ORM reads cachalot answered from the cache instead of the database.
+- ``redis``: calls to Redis made by the cache layer (a pipeline is one call: one round trip).
+  Always 0 on the in-process cache.
+- ``profiler``: EXPLAIN statements a profiler (django-silk explains every query it records) sent
+  to the database inside the request; kept out of ``db`` so that ``db`` is the application's own
+  figure whether or not silk is on. Shown only when non-zero.
+- ``app``: wall time spent inside this middleware, which sits innermost (after silk), so silk's
+  bookkeeping before and after the view is not in it.
+
+Switched on by ``SERVER_TIMING_ENABLED``. When off, Django drops the middleware at start-up
+(MiddlewareNotUsed), the hooks below are never installed, and the cache layer's round-trip
+counter is one ContextVar read per Redis call. ``measure()`` gives the same figures to code that
+is not a request (the performance report).
 """
 
+import functools
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.db import connections
 
 
-class _QueryMeter:
+class RequestMeter:
+    """The figures of one request (or of one ``measure()`` block)."""
+
+    __slots__ = (
+        "cachalot_hits",
+        "db_queries",
+        "db_seconds",
+        "profiler_queries",
+        "profiler_seconds",
+        "redis_round_trips",
+    )
+
     def __init__(self) -> None:
-        self.count = 0
-        self.seconds = 0.0
+        self.db_queries = 0
+        self.db_seconds = 0.0
+        self.cachalot_hits = 0
+        self.redis_round_trips = 0
+        self.profiler_queries = 0
+        self.profiler_seconds = 0.0
 
     def __call__(self, execute, sql, params, many, context):
+        """A database execute wrapper (``connection.execute_wrapper``): counts and times statements."""
         start = time.perf_counter()
         try:
             return execute(sql, params, many, context)
         finally:
-            self.seconds += time.perf_counter() - start
-            self.count += 1
+            elapsed = time.perf_counter() - start
+            # No request of this application runs EXPLAIN; a profiler does (silk, per recorded query).
+            if isinstance(sql, str) and sql[:7].upper() == "EXPLAIN":
+                self.profiler_queries += 1
+                self.profiler_seconds += elapsed
+            else:
+                self.db_queries += 1
+                self.db_seconds += elapsed
+
+
+_current: ContextVar[RequestMeter | None] = ContextVar("server_timing_meter", default=None)
+
+
+def count_cache_round_trip() -> None:
+    """Called by the cache layer once per Redis call; does nothing unless a request is measured."""
+    meter = _current.get()
+    if meter is not None:
+        meter.redis_round_trips += 1
+
+
+def _install_hooks() -> None:
+    """Install, once, the two hooks that see what an execute wrapper cannot.
+
+    Both replace a module-level function that their caller looks up as a global at each call,
+    so the original code path is unchanged apart from one ContextVar read when no request is
+    being measured. ``tests/common/test_server_timing.py`` fails if an upgrade moves either.
+    """
+    _install_transaction_hook()
+    _install_cachalot_hook()
+
+
+def _install_transaction_hook() -> None:
+    """Count BEGIN, COMMIT and ROLLBACK as database statements.
+
+    Django sends these through the driver, not through a cursor, so execute wrappers never see
+    them; it times and logs them (to ``connection.queries``, which ``django_assert_num_queries``
+    reads) with ``django.db.backends.utils.debug_transaction``, called from
+    ``django.db.backends.base.base``. Wrapping that one function keeps ``db`` equal to Django's
+    own count: a write in autocommit costs its COMMIT (and on PostgreSQL its BEGIN) too.
+    """
+    from django.db.backends.base import base
+
+    original = base.debug_transaction
+    if getattr(original, "_counted_by_server_timing", False):
+        return
+
+    @contextmanager
+    def debug_transaction(connection, sql):
+        meter = _current.get()
+        if meter is None:
+            with original(connection, sql):
+                yield
+            return
+        start = time.perf_counter()
+        try:
+            with original(connection, sql):
+                yield
+        finally:
+            meter.db_queries += 1
+            meter.db_seconds += time.perf_counter() - start
+
+    debug_transaction._counted_by_server_timing = True
+    base.debug_transaction = debug_transaction
+
+
+def _install_cachalot_hook() -> None:
+    """Count the ORM reads cachalot answers from its cache.
+
+    cachalot has no signal for a hit. It wraps ``SQLCompiler.execute_sql``, and its wrapper hands
+    every cachable query to one module-level function, ``_get_result_or_execute_query(
+    execute_query_func, cache, cache_key, table_cache_keys)``, which either returns the stored
+    result or calls ``execute_query_func`` to run the query. Replacing that module attribute
+    intercepts exactly the decision: a hit is a call that returned without running the query.
+    This is narrower than wrapping the compiler once more (a compiler execution that never
+    reaches the cursor can also be Django's own empty-result shortcut, which is no cache hit) and
+    adds nothing to the queries cachalot does not consider.
+    """
+    from cachalot import monkey_patch
+
+    original = monkey_patch._get_result_or_execute_query
+    if getattr(original, "_counted_by_server_timing", False):
+        return
+
+    @functools.wraps(original)
+    def get_result_or_execute_query(execute_query_func, *args, **kwargs):
+        meter = _current.get()
+        if meter is None:
+            return original(execute_query_func, *args, **kwargs)
+        executed = False
+
+        def execute_query():
+            nonlocal executed
+            executed = True
+            return execute_query_func()
+
+        result = original(execute_query, *args, **kwargs)
+        if not executed:
+            meter.cachalot_hits += 1
+        return result
+
+    get_result_or_execute_query._counted_by_server_timing = True
+    monkey_patch._get_result_or_execute_query = get_result_or_execute_query
+
+
+@contextmanager
+def measure() -> Iterator[RequestMeter]:
+    """Measure the block: database statements and time, cachalot hits, Redis round trips."""
+    _install_hooks()
+    meter = RequestMeter()
+    token = _current.set(meter)
+    try:
+        with ExitStack() as stack:
+            for alias in connections:
+                stack.enter_context(connections[alias].execute_wrapper(meter))
+            yield meter
+    finally:
+        _current.reset(token)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def header_value(meter: RequestMeter, *, total_seconds: float, hot_cache_outcome: str | None = None) -> str:
+    parts = []
+    if hot_cache_outcome:
+        parts.append(f'cache;desc="{hot_cache_outcome}"')
+    parts.append(f'db;dur={meter.db_seconds * 1000:.2f};desc="{_count(meter.db_queries, "query", "queries")}"')
+    parts.append(f'cachalot;desc="{_count(meter.cachalot_hits, "hit", "hits")}"')
+    parts.append(f'redis;desc="{_count(meter.redis_round_trips, "round trip", "round trips")}"')
+    if meter.profiler_queries:
+        explains = _count(meter.profiler_queries, "EXPLAIN query", "EXPLAIN queries")
+        parts.append(f'profiler;dur={meter.profiler_seconds * 1000:.2f};desc="{explains}"')
+    parts.append(f"app;dur={total_seconds * 1000:.2f}")
+    return ", ".join(parts)
 
 
 class ServerTimingMiddleware:
     def __init__(self, get_response):
         if not settings.SERVER_TIMING_ENABLED:
             raise MiddlewareNotUsed
+        _install_hooks()
         self.get_response = get_response
 
     def __call__(self, request):
-        meter = _QueryMeter()
         start = time.perf_counter()
-        with ExitStack() as stack:
-            for alias in connections:
-                stack.enter_context(connections[alias].execute_wrapper(meter))
+        with measure() as meter:
             response = self.get_response(request)
-        total_ms = (time.perf_counter() - start) * 1000
-        parts = []
-        outcome = getattr(response, "hot_cache_outcome", None)
-        if outcome:
-            parts.append(f'cache;desc="{outcome}"')
-        parts.append(f'db;dur={meter.seconds * 1000:.2f};desc="{meter.count} queries"')
-        parts.append(f"app;dur={total_ms:.2f}")
-        response["Server-Timing"] = ", ".join(parts)
+        response["Server-Timing"] = header_value(
+            meter,
+            total_seconds=time.perf_counter() - start,
+            hot_cache_outcome=getattr(response, "hot_cache_outcome", None),
+        )
         return response

@@ -18,15 +18,17 @@ MAX_ID = 10**18 - 1
 class InstantField(forms.DateTimeField):
     """An ISO 8601 datetime or date; without an offset it is UTC, a date alone is midnight UTC.
 
-    An instant that exists only in its own offset (year 1 at +05:00, year 9999 at -05:00) cannot
-    be compared with stored UTC times, so it is refused here rather than failing in the database.
+    The instant is passed on in UTC: PostgreSQL refuses offsets beyond 15:59 that Python accepts
+    (up to 23:59). An instant that exists only in its own offset (year 1 at +05:00, year 9999 at
+    -05:00) cannot be compared with stored UTC times, so it is refused here rather than failing in
+    the database.
     """
 
     def to_python(self, value):
         result = super().to_python(value)
         if result is not None:
             try:
-                result.astimezone(UTC)
+                result = result.astimezone(UTC)
             except OverflowError as exc:
                 raise ValidationError(self.error_messages["invalid"], code="invalid") from exc
         return result

@@ -1,5 +1,6 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_serializers import ErrorResponse403Serializer
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
@@ -27,6 +28,17 @@ def _job_detail_response(job_id: int, *, status_code: int = status.HTTP_200_OK) 
     return Response(JobDetailOutputSerializer(job).data, status=status_code)
 
 
+def _schedule_errors(*, method: str):
+    """The schedule rules the service checks (backend.jobs.services), declared for the schema."""
+
+    def decorate(view):
+        view = extend_validation_errors(["in_past"], field_name="shift_start", methods=[method])(view)
+        return extend_validation_errors(["before_start", "too_long"], field_name="shift_end", methods=[method])(view)
+
+    return decorate
+
+
+@_schedule_errors(method="post")
 class JobListView(generics.ListAPIView):
     """Open jobs, soonest shift first; filter by status, city, shift start, client, or search text.
 
@@ -62,6 +74,8 @@ class JobListView(generics.ListAPIView):
         return _job_detail_response(job.id, status_code=status.HTTP_201_CREATED)
 
 
+@_schedule_errors(method="patch")
+@extend_validation_errors(["below_accepted"], field_name="slots", methods=["patch"])
 class JobDetailView(HotCachedMixin, APIView):
     """A job with its client summary, its application counts and the slots still free.
 

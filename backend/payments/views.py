@@ -1,7 +1,7 @@
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_serializers import ErrorResponse403Serializer
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import IsAdminUser
@@ -60,6 +60,8 @@ class UserPaymentListView(HotCachedMixin, generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
+# The header's own errors (idempotency_key_from) carry the header's name as their `attr`.
+@extend_validation_errors(["required", "max_length", "invalid"], field_name=IDEMPOTENCY_KEY_HEADER, methods=["post"])
 class JobPaymentCreateView(APIView):
     """Pay an accepted worker of my completed job. The payment starts `pending`.
 
@@ -75,7 +77,7 @@ class JobPaymentCreateView(APIView):
         parameters=[
             OpenApiParameter(
                 IDEMPOTENCY_KEY_HEADER,
-                OpenApiTypes.STR,
+                {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
                 OpenApiParameter.HEADER,
                 required=True,
                 description=(

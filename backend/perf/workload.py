@@ -5,20 +5,17 @@ benchmark): users drawn from a Zipf distribution (a few are hot, as on a real ma
 reads over the six hot endpoints (some through their legacy paths) and the open jobs list; 5%
 writes: payments created and settled, reviews, profile and account updates, applications. Every
 client acts with a real token. Deterministic for a given seed and database.
+
+Only ``Population.load`` touches Django (its imports are local), so a load generator can run the
+workload from a ``Population`` saved as JSON (``to_json``/``from_json``) without Django.
 """
 
 import bisect
 import itertools
 import random
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-
-from rest_framework.authtoken.models import Token
-
-from backend.accounts.models import User
-from backend.jobs.models import Application, Job
-from backend.ratings.models import Review
 
 CITIES = ("Lagos", "Abuja", "Accra", "Nairobi", "Kigali", "Cape Town", "Cairo", "Casablanca")
 
@@ -39,6 +36,8 @@ WRITE_MIX = (
     ("profile_update", 20),
     ("account_update", 15),
 )
+# The reads that a hot cache serves (the open jobs list is not one).
+HOT_READ_MIX = tuple(read for read in READ_MIX if read[2] is not None)
 LEGACY_SHARE = 0.25
 
 
@@ -85,6 +84,12 @@ class Population:
 
     @classmethod
     def load(cls, *, max_users: int | None = None, seed: int = 1) -> "Population":
+        from rest_framework.authtoken.models import Token
+
+        from backend.accounts.models import User
+        from backend.jobs.models import Application, Job
+        from backend.ratings.models import Review
+
         rng = random.Random(seed)
         users = list(
             User.objects.filter(is_active=True, is_staff=False).order_by("id").values_list("id", flat=True)[:max_users]
@@ -128,22 +133,69 @@ class Population:
         rng.shuffle(apply_targets)
         return cls(users, existing, staff_token.key, jobs, open_jobs, accepted, review_targets, apply_targets)
 
+    def to_json(self) -> dict:
+        """A JSON-ready dict (token keys become strings, tuples lists); ``from_json`` reverses it."""
+        data = asdict(self)
+        data["tokens"] = {str(user): key for user, key in self.tokens.items()}
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Population":
+        return cls(
+            users=list(data["users"]),
+            tokens={int(user): key for user, key in data["tokens"].items()},
+            staff_token=data["staff_token"],
+            jobs=list(data["jobs"]),
+            open_jobs=list(data["open_jobs"]),
+            pay_targets=[tuple(t) for t in data["pay_targets"]],
+            review_targets=[tuple(t) for t in data["review_targets"]],
+            apply_targets=[tuple(t) for t in data["apply_targets"]],
+        )
+
 
 class Workload:
-    """An endless, deterministic sequence of ``Op``s over a ``Population``."""
+    """An endless, deterministic sequence of ``Op``s over a ``Population``.
 
-    def __init__(self, population: Population, *, seed: int = 1, write_share: float = 0.05, exponent: float = 1.1):
+    Several clients acting at once (the benchmark's virtual users) each get their own
+    ``Workload``: a different ``seed``, the same ``order_seed`` (so the same users and jobs are hot
+    for everyone, as on a real marketplace) and their own ``shard`` (index, count) of the
+    one-time targets (reviews, applications), so two clients never race for the same one. Every
+    write carries a value unique to its client and rank (``#seed-n``), so a reader can tell which
+    write it sees.
+    """
+
+    def __init__(
+        self,
+        population: Population,
+        *,
+        seed: int = 1,
+        write_share: float = 0.05,
+        exponent: float = 1.1,
+        order_seed: int | None = None,
+        shard: tuple[int, int] | None = None,
+        read_mix: tuple = READ_MIX,
+    ):
         self.population = population
+        self.seed = seed
         self.rng = random.Random(seed)
         self.write_share = write_share
         self.users = ZipfPicker(population.users, exponent, random.Random(seed + 1))
         self.jobs = ZipfPicker(population.jobs or [0], exponent, random.Random(seed + 2))
-        self.reads = [(name, ns) for name, weight, ns in READ_MIX for _ in range(weight)]
+        if order_seed is not None:
+            # Ranks from the shared order, draws from this client's own generator.
+            self.users.items = ZipfPicker(population.users, exponent, random.Random(order_seed + 1)).items
+            self.jobs.items = ZipfPicker(population.jobs or [0], exponent, random.Random(order_seed + 2)).items
+        self.reads = [(name, ns) for name, weight, ns in read_mix for _ in range(weight)]
         self.writes = [name for name, weight in WRITE_MIX for _ in range(weight)]
         self.to_settle: list[int] = []
+        index, count = shard or (0, 1)
         self.pay_targets = list(population.pay_targets)
-        self.review_targets = list(population.review_targets)
-        self.apply_targets = list(population.apply_targets)
+        self.review_targets = list(population.review_targets[index::count])
+        self.apply_targets = list(population.apply_targets[index::count])
+        self._serial = itertools.count(1)
+
+    def _tag(self) -> str:
+        return f"#{self.seed}-{next(self._serial)}"
 
     def next(self) -> Op:
         if self.to_settle and self.rng.random() < 0.5 * self.write_share:
@@ -207,9 +259,10 @@ class Workload:
             return Op("write", name, "POST", f"/api/v1/jobs/{job}/applications/", worker, body, subject_id=job)
         user = self.users.pick()
         if name == "account_update":
-            body = {"bank_name": f"Bank {rng.randrange(100)}"}
+            body = {"bank_name": f"Bank {rng.randrange(100)} {self._tag()}"}
             return Op("write", "account_update", "PATCH", "/api/v1/me/account-details/", user, body, subject_id=user)
-        body = {"city": rng.choice(CITIES), "headline": f"Available {rng.choice(('days', 'nights', 'weekends'))}"}
+        city = rng.choice(CITIES)
+        body = {"city": city, "headline": f"Available {rng.choice(('days', 'nights', 'weekends'))} {self._tag()}"}
         return Op("write", "profile_update", "PATCH", "/api/v1/me/profile/", user, body, subject_id=user)
 
     def _settle(self, payment_id: int) -> Op:

@@ -1,6 +1,5 @@
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
-from drf_standardized_errors.openapi import AutoSchema
 from drf_standardized_errors.openapi_serializers import ErrorResponse403Serializer
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
@@ -9,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.caching.views import HotCachedMixin
-from backend.common.openapi import LEGACY_DESCRIPTION, ErrorResponse409Serializer
+from backend.common.openapi import LEGACY_DESCRIPTION, AutoSchema, ErrorResponse409Serializer
 from backend.common.pagination import PageNumberPagination
 from backend.ratings import selectors, services
 from backend.ratings.models import Review

@@ -5,10 +5,13 @@ below. Without ``DATABASE_URL`` / ``REDIS_URL`` the project runs on its embedded
 SQLite, the in-process cache and Celery tasks executed eagerly, through the same code paths.
 """
 
+import operator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import environ
+
+from backend.common.profiling import silk_should_record
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -49,6 +52,7 @@ THIRD_PARTY_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "drf_standardized_errors",
     "cachalot",
 ]
@@ -60,6 +64,7 @@ LOCAL_APPS = [
     "backend.ratings",
     "backend.caching",
     "backend.perf",
+    "backend.ops",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -83,6 +88,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # 400 for a query parameter the API view does not document (backend/common/query_params.py).
+    "backend.common.query_params.UnknownQueryParametersMiddleware",
     "backend.common.server_timing.ServerTimingMiddleware",
 ]
 # Request bodies are small JSON documents; anything bigger is refused with a 4xx.
@@ -226,6 +233,43 @@ CACHE_RECOVERY_PERIOD = env.float("CACHE_RECOVERY_PERIOD", default=3.0)
 # Server-Timing header with the cache outcome, db time and query count of each request.
 SERVER_TIMING_ENABLED = env.bool("SERVER_TIMING_ENABLED", default=False)
 
+# SILK
+# https://github.com/jazzband/django-silk#configuration
+# Installed by local.py (every request) and, when SILK_ENABLED, by production.py (sampled); never
+# in tests. What follows applies wherever it is installed. How to read it: docs/profiling.md.
+SILK_ENABLED = False
+# Which requests are recorded (backend/common/profiling.py): SILK_SAMPLE_PERCENT of them, plus
+# every request with the header X-Silk-Profile equal to SILK_PROFILE_SECRET (when set); never the
+# probes (OPS_PATHS), static files, silk's own pages or the toolbar's.
+SILK_SAMPLE_PERCENT = 100.0
+SILK_PROFILE_SECRET = ""
+SILKY_INTERCEPT_FUNC = silk_should_record
+# The UI and the data behind it: logged-in staff only (anonymous visitors go to the admin login).
+SILKY_AUTHENTICATION = True
+SILKY_AUTHORISATION = True
+SILKY_PERMISSIONS = operator.attrgetter("is_staff")
+LOGIN_URL = "admin:login"
+# Bounded: beat trims to the newest SILKY_MAX_RECORDED_REQUESTS every SILK_GARBAGE_COLLECT_PERIOD
+# seconds (workers/profiling.py); requests never collect (CHECK_PERCENT 0).
+SILKY_MAX_RECORDED_REQUESTS = env.int("SILKY_MAX_RECORDED_REQUESTS", default=10_000)
+SILKY_MAX_RECORDED_REQUESTS_CHECK_PERCENT = 0
+SILK_GARBAGE_COLLECT_PERIOD = env.float("SILK_GARBAGE_COLLECT_PERIOD", default=600.0)
+# silk explains every query it records; ANALYZE would run each query a second time.
+SILKY_ANALYZE_QUERIES = False
+SILKY_PYTHON_PROFILER = False
+
+
+def with_silk_middleware(middleware: list[str]) -> list[str]:
+    """``middleware`` with silk's just outside ServerTimingMiddleware.
+
+    Server-Timing stays innermost, so silk's own writes (its request, response and query rows)
+    happen outside what Server-Timing measures; the EXPLAINs silk runs inside the view are
+    reported apart from the application's queries (backend/common/server_timing.py).
+    """
+    index = middleware.index("backend.common.server_timing.ServerTimingMiddleware")
+    return [*middleware[:index], "silk.middleware.SilkyMiddleware", *middleware[index:]]
+
+
 # CELERY
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
 # The broker defaults to the next database number on the cache's Redis server (redis://h/0 ->
@@ -249,12 +293,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": 2, "socket_connect_timeout"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_IMPORTS = ("workers.cache",)
-CELERY_TASK_ROUTES = {"workers.cache.*": {"queue": "cache"}}
+CELERY_IMPORTS = ("workers.cache", "workers.profiling")
+CELERY_TASK_ROUTES = {"workers.cache.*": {"queue": "cache"}, "workers.profiling.*": {"queue": "default"}}
 CELERY_BEAT_SCHEDULE = {
     "refresh-hot-keys": {"task": "workers.cache.refresh_hot_keys", "schedule": HOT_CACHE_REFRESH_PERIOD},
     "recover-cache": {"task": "workers.cache.recover_cache", "schedule": CACHE_RECOVERY_PERIOD},
     "decay-popularity": {"task": "workers.cache.decay_popularity", "schedule": HOT_CACHE_POPULARITY_DECAY_PERIOD},
+    # A no-op where silk is not installed.
+    "collect-silk-garbage": {"task": "workers.profiling.collect_silk_garbage", "schedule": SILK_GARBAGE_COLLECT_PERIOD},
 }
 
 # DJANGO REST FRAMEWORK
@@ -273,7 +319,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "backend.common.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "backend.common.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "auth": env("DJANGO_AUTH_THROTTLE_RATE", default="20/min"),
@@ -310,7 +356,14 @@ SPECTACULAR_SETTINGS = {
         "PaymentStatusEnum": "backend.payments.models.Payment.Status",
     },
     "PREPROCESSING_HOOKS": ["backend.common.legacy.drop_alternate_spellings"],
-    "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
+    # Swagger UI and Redoc served from our own static files (drf-spectacular-sidecar), not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        "backend.common.openapi.list_item_error_attrs",
+    ],
 }
 
 # ERRORS
@@ -318,6 +371,10 @@ SPECTACULAR_SETTINGS = {
 DRF_STANDARDIZED_ERRORS = {
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
     "EXCEPTION_HANDLER_CLASS": "backend.common.errors.ApiExceptionHandler",
+    # The library's defaults plus 413 (a body over DATA_UPLOAD_MAX_MEMORY_SIZE), documented on the
+    # operations that read a body (backend.common.openapi.AutoSchema).
+    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "406", "413", "415", "429", "500"],
+    "ERROR_SCHEMAS": {"413": "backend.common.openapi.ErrorResponse413Serializer"},
 }
 
 # LOGGING
@@ -329,6 +386,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# OPS
+# The platform's health probes (backend/ops). Middleware that records or samples requests
+# (silk, say) skips these paths.
+OPS_PATHS = ["/healthz", "/readyz"]
 
 # PAESHIFT
 # Demo data refuses to load in production settings unless forced.

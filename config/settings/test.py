@@ -10,3 +10,7 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"auth": "1000/min
 # Unit tests run tasks in-process; tests of the event-driven path start a real worker on the
 # real broker (tests/workers) and switch eager mode off themselves.
 CELERY_TASK_ALWAYS_EAGER = True
+# Profilers stay out of tests: neither silk nor the debug toolbar is installed (only local.py and,
+# for silk, production.py install them), and Server-Timing is off unless a test switches it on.
+SILK_ENABLED = False
+DEBUG_TOOLBAR_ENABLED = False

@@ -1,47 +1,285 @@
-"""The Server-Timing header: hot-cache outcome, database time and the queries that reached the database."""
+"""The Server-Timing header: hot-cache outcome, the queries that reached the database, cachalot hits,
+Redis round trips, and the request's time; each figure checked against an independent count.
+
+The database figure is compared with ``django_assert_num_queries`` on the same request, and the
+Redis figure with the commands redis-py actually sent (a spy on its connection), so a counter
+that drifts from reality fails here. Every test runs on the cache the run was given (LocMem by
+default, Redis with REDIS_URL); the ``own_redis`` tests always use a real Redis of their own.
+"""
 
 import re
+from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import override_settings
-from rest_framework.test import APIClient
+from django.utils import timezone
+from redis.connection import AbstractConnection
+
+from backend.common.server_timing import count_cache_round_trip, measure
+from config.settings.base import redis_cache
+from tests.factories import make_job
+from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.django_db
 
-TIMING = re.compile(r'db;dur=(?P<dur>[0-9.]+);desc="(?P<n>\d+) queries"')
+ENTRY = re.compile(r'(?P<name>[a-z]+)(?:;dur=(?P<dur>[0-9.]+))?(?:;desc="(?P<desc>[^"]*)")?')
 
 
-def queries_in(response) -> int:
-    return int(TIMING.search(response["Server-Timing"]).group("n"))
+def timing(response) -> dict[str, dict]:
+    """The header as {name: {"dur": float | None, "desc": str | None, "n": int | None}}."""
+    entries = {}
+    for raw in response["Server-Timing"].split(", "):
+        match = ENTRY.fullmatch(raw)
+        assert match, f"not a Server-Timing entry: {raw!r}"
+        desc = match["desc"]
+        number = re.match(r"\d+", desc) if desc else None
+        entries[match["name"]] = {
+            "dur": float(match["dur"]) if match["dur"] else None,
+            "desc": desc,
+            "n": int(number.group()) if number else None,
+        }
+    return entries
 
 
-@override_settings(SERVER_TIMING_ENABLED=True)
-def test_server_timing_names_the_cache_outcome_and_counts_queries(user, django_assert_num_queries):
-    from rest_framework.authtoken.models import Token
+@contextmanager
+def redis_commands_sent(monkeypatch):
+    """How many times redis-py wrote to a Redis socket: one per command or pipeline, i.e. per round trip."""
+    sent = {"n": 0}
+    original = AbstractConnection.send_packed_command
 
-    client = APIClient()  # a new client builds its middleware chain with the setting on
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    def send_packed_command(self, *args, **kwargs):
+        sent["n"] += 1
+        return original(self, *args, **kwargs)
 
-    with django_assert_num_queries(2) as cold_queries:
-        cold = client.get(f"/api/v1/users/{user.id}/profile/")
-    with django_assert_num_queries(0):
-        warm = client.get(f"/api/v1/users/{user.id}/profile/")
-
-    assert 'cache;desc="miss"' in cold["Server-Timing"]
-    assert queries_in(cold) == len(cold_queries) == 2
-    assert 'cache;desc="hit"' in warm["Server-Timing"]
-    assert queries_in(warm) == 0
-    assert "app;dur=" in warm["Server-Timing"]
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", send_packed_command)
+    yield sent
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", original)
 
 
-@override_settings(SERVER_TIMING_ENABLED=True)
-def test_server_timing_on_a_normal_endpoint_has_no_cache_outcome(db):
-    response = APIClient().get("/api/v1/jobs/")
+@pytest.fixture
+def timed():
+    with override_settings(SERVER_TIMING_ENABLED=True):
+        yield
 
-    assert "cache;" not in response["Server-Timing"]
-    assert queries_in(response) == 1  # the count (no jobs: no page query)
+
+@pytest.fixture
+def own_redis():
+    server = RedisServer()
+    server.start()
+    try:
+        with override_settings(CACHES={"default": redis_cache(server.url)}):
+            yield server
+    finally:
+        server.close()
+
+
+def _job_payload() -> dict:
+    start = (timezone.now() + timedelta(days=3)).replace(microsecond=0)
+    return {
+        "title": "Bar staff",
+        "description": "Serve drinks at a wedding.",
+        "city": "Abuja",
+        "address": "12 Garki Road",
+        "pay_rate": "20.00",
+        "shift_start": start.isoformat(),
+        "shift_end": (start + timedelta(hours=6)).isoformat(),
+        "slots": 3,
+    }
+
+
+def _measured(client, method, path, django_assert_num_queries, monkeypatch, queries, **kwargs):
+    """One request: the header's figures, the queries Django saw, the Redis commands redis-py sent."""
+    with redis_commands_sent(monkeypatch) as sent, django_assert_num_queries(queries) as captured:
+        response = getattr(client, method)(path, **kwargs)
+    return response, timing(response), len(captured), sent["n"]
+
+
+# --- the database and cachalot -----------------------------------------------------------------
+
+
+def test_cold_and_warm_hot_reads_report_the_queries_django_saw(
+    timed, client_for, user, django_assert_num_queries, monkeypatch
+):
+    client = client_for(user)  # a new client builds its middleware chain with the setting on
+    path = f"/api/v1/users/{user.id}/profile/"
+
+    # token (a cachalot miss: the token was just written), profile with its rating summary
+    cold, cold_timing, cold_queries, cold_sent = _measured(
+        client, "get", path, django_assert_num_queries, monkeypatch, 2
+    )
+    # nothing: the token comes from cachalot, the body from the hot cache
+    warm, warm_timing, warm_queries, warm_sent = _measured(
+        client, "get", path, django_assert_num_queries, monkeypatch, 0
+    )
+
+    assert cold.status_code == warm.status_code == 200
+    assert cold_timing["cache"]["desc"] == "miss"
+    assert cold_timing["db"]["n"] == cold_queries == 2
+    assert cold_timing["cachalot"]["n"] == 0
+    assert cold_timing["redis"]["n"] == cold_sent
+    assert warm_timing["cache"]["desc"] == "hit"
+    assert warm_timing["db"]["n"] == warm_queries == 0
+    assert warm_timing["db"]["dur"] == 0
+    assert warm_timing["cachalot"]["desc"] == "1 hit"
+    assert warm_timing["redis"]["n"] == warm_sent
+    assert warm_timing["app"]["dur"] > 0
+
+
+def test_a_write_reports_the_queries_django_saw(timed, client_for, user, django_assert_num_queries, monkeypatch):
+    client = client_for(user)
+    client.get("/api/v1/auth/me/")  # puts the token in cachalot
+
+    # savepoint, insert, release (transaction control counts), detail read; the token from cachalot
+    response, figures, queries, sent = _measured(
+        client, "post", "/api/v1/jobs/", django_assert_num_queries, monkeypatch, 4, data=_job_payload()
+    )
+
+    assert response.status_code == 201, response.content
+    assert "cache" not in figures
+    assert figures["db"]["n"] == queries == 4
+    assert figures["cachalot"]["desc"] == "1 hit"
+    assert figures["redis"]["n"] == sent
+
+
+@pytest.mark.parametrize("rows", [1, 25])
+def test_a_list_reports_the_queries_django_saw(timed, client_for, user, rows, django_assert_num_queries, monkeypatch):
+    for _ in range(rows):
+        make_job()
+    client = client_for(user)
+
+    # token, count, page
+    _, cold, cold_queries, cold_sent = _measured(
+        client, "get", "/api/v1/jobs/", django_assert_num_queries, monkeypatch, 3
+    )
+    # count, page; the token from cachalot (jobs are write-heavy: never cached)
+    _, warm, warm_queries, warm_sent = _measured(
+        client, "get", "/api/v1/jobs/", django_assert_num_queries, monkeypatch, 2
+    )
+
+    assert (cold["db"]["n"], cold["cachalot"]["n"]) == (cold_queries, 0) == (3, 0)
+    assert (warm["db"]["n"], warm["cachalot"]["n"]) == (warm_queries, 1) == (2, 1)
+    assert cold["redis"]["n"] == cold_sent
+    assert warm["redis"]["n"] == warm_sent
+
+
+def test_an_anonymous_list_reports_no_cachalot_hit(timed, django_assert_num_queries, monkeypatch):
+    from rest_framework.test import APIClient
+
+    # count only (no jobs: no page query)
+    _, figures, queries, _ = _measured(APIClient(), "get", "/api/v1/jobs/", django_assert_num_queries, monkeypatch, 1)
+
+    assert figures["db"]["desc"] == "1 query"
+    assert queries == 1
+    assert figures["cachalot"]["desc"] == "0 hits"
+    assert "cache" not in figures
+
+
+# --- Redis ---------------------------------------------------------------------------------------
+
+
+# Transactional: inside a test's transaction cachalot keeps what it caches in memory until commit,
+# so only autocommit requests (as in production) show cachalot's own Redis round trips.
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_with_redis_a_warm_hot_read_is_two_round_trips_and_no_query(
+    own_redis, timed, client_for, user, django_assert_num_queries, monkeypatch
+):
+    client = client_for(user)
+    path = f"/api/v1/users/{user.id}/profile/"
+    client.get(path)  # cold: builds and stores the payload, caches the token
+
+    response, figures, queries, sent = _measured(client, "get", path, django_assert_num_queries, monkeypatch, 0)
+
+    assert response.status_code == 200
+    assert figures["cache"]["desc"] == "hit"
+    assert figures["db"]["n"] == queries == 0
+    # cachalot's read of the token (one MGET), the hot read (one pipeline: generation, payload, epoch)
+    assert figures["cachalot"]["desc"] == "1 hit"
+    assert figures["redis"]["desc"] == "2 round trips"
+    assert sent == 2
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("method", "path", "queries"),
+    [
+        ("get", "/api/v1/jobs/", 3),  # token, count, page
+        # token, BEGIN, insert, COMMIT, job:detail rebuilt on commit (eager Celery), detail
+        ("post", "/api/v1/jobs/", 6),
+        # token; the profile was built when the user's commit enqueued its rebuild (eager Celery)
+        ("get", "/api/v1/users/{user_id}/profile/", 1),
+    ],
+)
+def test_with_redis_round_trips_match_what_the_redis_client_sent(
+    own_redis, timed, client_for, user, method, path, queries, django_assert_num_queries, monkeypatch
+):
+    make_job()
+    client = client_for(user)
+    kwargs = {"data": _job_payload()} if method == "post" else {}
+
+    response, figures, captured, sent = _measured(
+        client, method, path.format(user_id=user.id), django_assert_num_queries, monkeypatch, queries, **kwargs
+    )
+
+    assert response.status_code < 300, response.content
+    assert figures["db"]["n"] == captured == queries
+    assert figures["redis"]["n"] == sent > 0
+
+
+# --- the parts, outside a request ---------------------------------------------------------------
+
+
+def test_measure_counts_statements_cachalot_hits_and_round_trips_outside_a_request(user):
+    from backend.accounts.models import User
+
+    User.objects.get(pk=user.pk)  # cachalot now holds this query
+
+    with measure() as meter:
+        User.objects.get(pk=user.pk)  # served by cachalot
+        User.objects.filter(pk=user.pk).update(is_active=True)  # a write always reaches the database
+        count_cache_round_trip()
+
+    assert meter.cachalot_hits == 1
+    assert meter.db_queries == 1
+    assert meter.redis_round_trips >= 1  # ours, plus the invalidation cachalot sends when Redis is the cache
+
+
+def test_explain_statements_are_reported_as_profiler_work_not_as_queries(timed):
+    # silk EXPLAINs every query it records; the application's own figure must not grow with it.
+    with measure() as meter, connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.execute(f"{connection.ops.explain_query_prefix()} SELECT 1")
+
+    assert (meter.db_queries, meter.profiler_queries) == (1, 1)
+
+
+def test_no_round_trip_is_counted_when_nothing_is_measured():
+    count_cache_round_trip()  # must not fail, nor count anywhere
+
+    with measure() as meter:
+        pass
+
+    assert meter.redis_round_trips == 0
+
+
+def test_the_hooks_sit_on_the_functions_cachalot_and_django_call(timed):
+    from cachalot import monkey_patch
+    from django.db.backends.base import base
+
+    with measure():
+        pass
+
+    # If an upgrade renames or inlines them, figures would silently read 0: fail here instead.
+    assert monkey_patch._get_result_or_execute_query._counted_by_server_timing is True
+    assert base.debug_transaction._counted_by_server_timing is True
 
 
 @override_settings(SERVER_TIMING_ENABLED=False)
-def test_server_timing_is_absent_when_switched_off(user):
-    assert "Server-Timing" not in APIClient().get(f"/api/v1/users/{user.id}/profile/")
+def test_server_timing_is_absent_when_switched_off(client_for, user):
+    response = client_for(user).get(f"/api/v1/users/{user.id}/profile/")
+
+    assert response.status_code == 200
+    assert "Server-Timing" not in response

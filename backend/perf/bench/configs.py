@@ -1,0 +1,73 @@
+"""The configurations a benchmark run compares, and what each one switches."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    description: str
+    env: dict[str, str] = field(default_factory=dict)
+    beat: bool = False
+    # Every request goes to the constant endpoint (no writes): the framework's own limit.
+    floor: bool = False
+    # Build the keys the run will read before it starts (the steady state of a running system).
+    prewarm: bool = False
+    # After the mixed workload, a phase of hot reads only (the hot endpoints' own throughput).
+    hot_phase: bool = True
+
+
+_FULL_ENV = {"CACHALOT_ENABLED": "true", "HOT_CACHE_ENABLED": "true", "HOT_CACHE_WORKER_REBUILD": "true"}
+
+CONFIGS: dict[str, Config] = {
+    config.name: config
+    for config in (
+        Config(
+            "floor",
+            "GET /api/v1/ops/floor/ for every request (constant body; token authentication served by cachalot)",
+            _FULL_ENV,
+            beat=True,
+            floor=True,
+            hot_phase=False,
+        ),
+        Config(
+            "nocache",
+            "cachalot off, hot caches off",
+            {"CACHALOT_ENABLED": "false", "HOT_CACHE_ENABLED": "false", "HOT_CACHE_WORKER_REBUILD": "false"},
+        ),
+        Config(
+            "cachalot",
+            "cachalot on (read-mostly tables), hot caches off",
+            {"CACHALOT_ENABLED": "true", "HOT_CACHE_ENABLED": "false", "HOT_CACHE_WORKER_REBUILD": "false"},
+        ),
+        Config(
+            "full",
+            "cachalot on, hot caches on, rebuilds by the worker, beat's refresh-ahead",
+            _FULL_ENV,
+            beat=True,
+            prewarm=True,
+        ),
+        # Silk's cost: `full` again with silk recording every request, then as production samples it.
+        Config(
+            "full_silk",
+            "full, with django-silk recording every request (SILK_SAMPLE_PERCENT=100)",
+            {**_FULL_ENV, "SILK_ENABLED": "true", "SILK_SAMPLE_PERCENT": "100"},
+            beat=True,
+            prewarm=True,
+            hot_phase=False,
+        ),
+        Config(
+            "full_silk_sampled",
+            "full, with django-silk sampling as production configures it (SILK_SAMPLE_PERCENT default)",
+            {**_FULL_ENV, "SILK_ENABLED": "true"},
+            beat=True,
+            prewarm=True,
+            hot_phase=False,
+        ),
+    )
+}
+MAIN_CONFIGS = ("floor", "nocache", "cachalot", "full")
+SILK_CONFIGS = ("full_silk", "full_silk_sampled")
+DEFAULT_CONFIGS = (*MAIN_CONFIGS, *SILK_CONFIGS)
+SCALE_CONFIGS = ("nocache", "full")
+SCALE_USERS = (1_000, 10_000, 100_000)

@@ -1,0 +1,161 @@
+"""``manage.py bench``: the whole stack under the workload, configurations compared in one run.
+
+See docs/benchmarks/README.md for what it measures and how to read the figures.
+"""
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from backend.perf.bench.configs import CONFIGS, DEFAULT_CONFIGS, MAIN_CONFIGS, SCALE_CONFIGS, SCALE_USERS
+from backend.perf.bench.stack import REPO
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value!r}")
+    return number
+
+
+def _scales(value: str) -> tuple[int, ...]:
+    return tuple(_positive_int(part) for part in value.split(",") if part.strip())
+
+
+def _configs(value: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in value.split(",") if part.strip())
+    unknown = [name for name in names if name not in CONFIGS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown configuration(s) {unknown}; choose from {', '.join(CONFIGS)}")
+    return names
+
+
+class Command(BaseCommand):
+    help = (
+        "Benchmark the real stack (gunicorn, PostgreSQL, Redis, a Celery worker, beat) under the Paeshift workload, "
+        "configuration by configuration (floor, nocache, cachalot, full, and full with silk), and write "
+        "results.json, README.md and the charts to --output (docs/benchmarks/)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--scale",
+            type=_scales,
+            default=None,
+            help="users to seed (default 10000); a comma-separated list runs the scale series "
+            f"(default configurations {','.join(SCALE_CONFIGS)}) and writes scale.json",
+        )
+        parser.add_argument("--scale-series", action="store_true", help=f"--scale {','.join(map(str, SCALE_USERS))}")
+        parser.add_argument("--duration", type=_positive_float, help="measured seconds per configuration (30)")
+        parser.add_argument("--warmup", type=_positive_float, help="warm-up seconds before measuring (10)")
+        parser.add_argument("--hot-duration", type=_positive_float, help="measured seconds of hot reads alone")
+        parser.add_argument("--clients", type=_positive_int, help="concurrent virtual users (16)")
+        parser.add_argument("--web-workers", type=_positive_int, help="gunicorn workers, WEB_CONCURRENCY (2)")
+        parser.add_argument("--worker-concurrency", type=_positive_int, help="Celery worker processes (2)")
+        parser.add_argument(
+            "--configs",
+            type=_configs,
+            help=f"comma-separated, in order (default {','.join(DEFAULT_CONFIGS)}; choices {','.join(CONFIGS)})",
+        )
+        parser.add_argument("--seed", type=int, default=1, help="seed of the data and of the workload (1)")
+        parser.add_argument("--output", type=Path, help="where results go (docs/benchmarks; smoke: the work directory)")
+        parser.add_argument("--workdir", type=Path, default=Path("/tmp/paeshift-bench"), help="logs and raw data")
+        parser.add_argument("--smoke", action="store_true", help="small data, a few seconds per configuration, checks")
+        parser.add_argument("--profile", action="store_true", help="py-spy on the web workers during full")
+        parser.add_argument("--keep-template", action="store_true", help="keep the seeded database for the next run")
+        parser.add_argument("--note", default="", help="a note shown at the top of the README")
+        parser.add_argument("--database-url", default=None, help="PostgreSQL server (DATABASE_URL's by default)")
+        parser.add_argument("--redis-url", default=None, help="Redis server (REDIS_URL's by default)")
+        parser.add_argument("--cache-db", type=int, default=8, help="Redis database of the cache (8)")
+        parser.add_argument("--broker-db", type=int, default=9, help="Redis database of the broker (9)")
+        # Internal: run by the bench itself with the benchmark database's settings.
+        parser.add_argument("--dump-population", type=Path, help=argparse.SUPPRESS)
+        parser.add_argument("--prewarm", type=Path, help=argparse.SUPPRESS)
+
+    def handle(self, *args, **o):
+        if o["dump_population"]:
+            return self._dump_population(o["dump_population"], o["seed"])
+        if o["prewarm"]:
+            return self._prewarm(o["prewarm"])
+
+        from backend.perf.bench.driver import Options, Run, check_smoke
+
+        smoke = o["smoke"]
+        scales = o["scale"] or (SCALE_USERS if o["scale_series"] else None)
+        series = scales is not None and len(scales) > 1
+        default_configs = SCALE_CONFIGS if series else (MAIN_CONFIGS if smoke else DEFAULT_CONFIGS)
+        options = Options(
+            users=scales[0] if scales else (200 if smoke else 10_000),
+            duration=o["duration"] or (3.0 if smoke else 30.0),
+            warmup=o["warmup"] or (2.0 if smoke else 10.0),
+            hot_duration=o["hot_duration"],
+            clients=o["clients"] or (8 if smoke else 16),
+            web_workers=o["web_workers"] or 2,
+            worker_concurrency=o["worker_concurrency"] or 2,
+            configs=o["configs"] or default_configs,
+            seed=o["seed"],
+            workdir=o["workdir"].resolve(),
+            database_url=o["database_url"] or os.environ.get("DATABASE_URL") or Options.database_url,
+            redis_url=o["redis_url"] or os.environ.get("REDIS_URL") or Options.redis_url,
+            cache_db=o["cache_db"],
+            broker_db=o["broker_db"],
+            keep_template=o["keep_template"],
+            profile=o["profile"],
+            note=o["note"],
+            extra_params={"smoke": smoke},
+        )
+        if not options.database_url.startswith(("postgres://", "postgresql://")):
+            raise CommandError("the benchmark needs PostgreSQL: set DATABASE_URL or pass --database-url")
+        run = Run(options, log=lambda line: self.stderr.write(line))
+        options.output = o["output"] or (run.workdir / "results" if smoke else REPO / "docs" / "benchmarks")
+        if series:
+            run.scale(scales)
+            return
+        doc = run.main()
+        if smoke:
+            problems = check_smoke(doc)
+            if problems:
+                raise CommandError("smoke run failed:\n  " + "\n  ".join(problems))
+            self.stderr.write(self.style.SUCCESS("smoke run passed: " + _one_line(doc)))
+
+    def _dump_population(self, path: Path, seed: int) -> None:
+        from backend.perf.workload import Population
+
+        population = Population.load(seed=seed)
+        path.write_text(json.dumps(population.to_json()))
+
+    def _prewarm(self, path: Path) -> None:
+        """Authenticate each token once (cachalot then holds the query DRF runs for it) and hand
+        the hot keys to the worker (``rebuild_hot_key``, as refresh-ahead does)."""
+        from rest_framework.authentication import TokenAuthentication
+
+        from workers.cache import rebuild_hot_key
+
+        plan = json.loads(path.read_text())
+        authentication = TokenAuthentication()
+        for key in plan["tokens"]:
+            authentication.authenticate_credentials(key)
+        with rebuild_hot_key.app.producer_or_acquire() as producer:
+            for namespace, ids in plan["hot"].items():
+                for key_id in ids:
+                    rebuild_hot_key.apply_async((namespace, key_id, True), producer=producer)
+
+
+def _one_line(doc: dict) -> str:
+    return ", ".join(f"{name} {result['rps']:.0f} req/s" for name, result in doc["configs"].items())

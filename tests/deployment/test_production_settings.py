@@ -1,0 +1,160 @@
+"""Production settings, loaded the way the platform loads them: in a fresh process, from the environment."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+REQUIRED = ("DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOWED_HOSTS")
+
+
+def production_env(**overrides: str | None) -> dict[str, str]:
+    """A platform's environment: nothing of the test run's own configuration, fake service URLs."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("DJANGO_", "CELERY_", "SILK_", "REDIS_")) and name != "DATABASE_URL"
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DATABASE_URL="postgres://paeshift:secret@db.internal:5432/paeshift",
+        REDIS_URL="redis://cache.internal:6379/0",
+        DJANGO_ALLOWED_HOSTS="api.paeshift.example",
+    )
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def django(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return run(["-c", f"import django; django.setup()\n{code}"], env)
+
+
+def test_check_deploy_is_clean():
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], production_env())
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_check_deploy_fails_the_release_when_https_redirect_is_off():
+    result = run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        production_env(DJANGO_SECURE_SSL_REDIRECT="false"),
+    )
+
+    assert result.returncode != 0
+    assert "security.W008" in result.stderr
+
+
+@pytest.mark.parametrize("name", REQUIRED)
+def test_each_required_variable_missing_stops_start_up_with_its_name(name):
+    result = django("", production_env(**{name: None}))
+
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {name} must be set in production" in result.stderr
+
+
+def test_settings_read_from_the_environment():
+    code = """
+from django.conf import settings as s
+import json
+db = s.DATABASES["default"]
+print(json.dumps({
+    "debug": s.DEBUG, "hosts": s.ALLOWED_HOSTS, "origins": s.CSRF_TRUSTED_ORIGINS,
+    "engine": db["ENGINE"], "max_age": db["CONN_MAX_AGE"], "health": db["CONN_HEALTH_CHECKS"],
+    "connect_timeout": db["OPTIONS"]["connect_timeout"],
+    "cache": s.CACHES["default"]["LOCATION"], "broker": s.CELERY_BROKER_URL, "eager": s.CELERY_TASK_ALWAYS_EAGER,
+    "soft_shutdown": s.CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT, "proxy": list(s.SECURE_PROXY_SSL_HEADER),
+    "static": s.STORAGES["staticfiles"]["BACKEND"], "whitenoise": s.MIDDLEWARE[1],
+}))
+"""
+    result = django(code, production_env(DJANGO_CSRF_TRUSTED_ORIGINS="https://admin.paeshift.example"))
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "debug": False,
+        "hosts": ["api.paeshift.example"],
+        "origins": ["https://admin.paeshift.example"],
+        "engine": "django.db.backends.postgresql",
+        "max_age": 60,
+        "health": True,
+        "connect_timeout": 5,
+        "cache": "redis://cache.internal:6379/0",
+        # The broker: same server, next database, never the cache's (which may be evicted).
+        "broker": "redis://cache.internal:6379/1",
+        "eager": False,
+        # Below the platform's 30 s between SIGTERM and SIGKILL.
+        "soft_shutdown": 20.0,
+        "proxy": ["HTTP_X_FORWARDED_PROTO", "https"],
+        "static": "whitenoise.storage.CompressedManifestStaticFilesStorage",
+        "whitenoise": "whitenoise.middleware.WhiteNoiseMiddleware",
+    }
+
+
+def test_the_broker_can_live_elsewhere():
+    result = django(
+        "from django.conf import settings; print(settings.CELERY_BROKER_URL)",
+        production_env(CELERY_BROKER_URL="redis://broker.internal:6379/0"),
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "redis://broker.internal:6379/0"
+
+
+def test_logs_are_one_json_object_per_line_on_stdout():
+    code = """
+import logging
+logging.getLogger("workers.cache").info("hot cache rebuilt %s:%s", "profile:user", 7, extra={"key_id": 7})
+logging.getLogger("backend.caching.breaker").warning("cache circuit redis opened: %s", "timeout")
+logging.getLogger("celery.app.trace").info("Task workers.cache.rebuild_hot_key[1] succeeded in 0.01s: True")
+"""
+    result = django(code, production_env())
+
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["level"], r["logger"], r["message"]) for r in records] == [
+        ("INFO", "workers.cache", "hot cache rebuilt profile:user:7"),
+        ("WARNING", "backend.caching.breaker", "cache circuit redis opened: timeout"),
+        ("INFO", "celery.app.trace", "Task workers.cache.rebuild_hot_key[1] succeeded in 0.01s: True"),
+    ]
+    assert records[0]["key_id"] == 7
+    assert all(r["time"].endswith("+00:00") and isinstance(r["pid"], int) for r in records)
+
+
+def test_https_is_required_except_for_the_health_probes():
+    # Over plain HTTP without the router's header, as the platform's own probes arrive.
+    code = """
+from django.test import Client
+plain = Client(HTTP_HOST="api.paeshift.example")
+routed = Client(HTTP_HOST="api.paeshift.example", HTTP_X_FORWARDED_PROTO="https")
+r = plain.get("/healthz"); print(r.status_code, r.content.decode())
+r = plain.get("/api/v1/jobs/"); print(r.status_code, r["Location"])
+r = routed.get("/healthz"); print(r.status_code, r["Strict-Transport-Security"])
+r = Client(HTTP_HOST="evil.example").get("/healthz"); print(r.status_code)
+"""
+    result = django(code, production_env())
+
+    assert result.returncode == 0, result.stderr
+    printed = [line for line in result.stdout.splitlines() if not line.startswith("{")]  # not the log records
+    assert printed == [
+        '200 {"status":"ok"}',
+        "301 https://api.paeshift.example/api/v1/jobs/",
+        "200 max-age=60; includeSubDomains; preload",
+        "400",
+    ]
