@@ -55,8 +55,8 @@ class Command(BaseCommand):
         if not User.objects.exists():
             self.stderr.write(f"empty database: seeding {seed_users} demo users")
             call_command("seed_demo", users=seed_users, verbosity=0)
-        # The API's own figures: silk, where installed, would add its own writes to every request.
-        without_silk = [m for m in settings.MIDDLEWARE if not m.startswith("silk.")]
+        # The API's own figures: silk and the debug toolbar, where installed, add work of their own.
+        without_silk = [m for m in settings.MIDDLEWARE if not m.startswith(("silk.", "debug_toolbar."))]
         with override_settings(SERVER_TIMING_ENABLED=True, HOT_CACHE_WORKER_REBUILD=False, MIDDLEWARE=without_silk):
             endpoints = self.measure_endpoints(repeat)
             overhead = self.measure_overhead(repeat)
