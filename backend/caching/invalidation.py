@@ -3,8 +3,9 @@
 Model signals (post_save, post_delete) collect the affected keys while the transaction runs;
 one ``on_commit`` callback per change flushes them. The keys of a transaction are gathered in a
 batch kept on the database connection, so the first callback to run bumps them all in one
-pipeline and the rest find nothing left to do. A rolled-back change leaves its keys in the batch
-for the next flush: an extra invalidation, never a missing one.
+pipeline and the rest find nothing left to do. A change rolled back with its savepoint leaves its
+keys in the batch for the transaction's flush: an extra invalidation, never a missing one; a
+batch whose transaction rolled back entirely is dropped.
 
 Writes that bypass model signals (``bulk_create``, ``QuerySet.update()``) call ``changed()`` or
 ``invalidate()`` with the same effect.
@@ -107,7 +108,10 @@ class _Batch:
 def _batch_for(using: str) -> _Batch:
     connection = connections[using]
     batch = getattr(connection, "_hot_cache_batch", None)
-    if batch is None:
+    # With no commit callback pending, what a batch still holds was rolled back: start afresh,
+    # or a connection that rolls back transaction after transaction (a test suite) would grow
+    # its batch without bound and flush it all at its next commit.
+    if batch is None or not connection.run_on_commit:
         batch = connection._hot_cache_batch = _Batch()
     return batch
 

@@ -334,7 +334,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Shift-work marketplace: clients post paid shifts, workers apply, the client accepts, "
         "the shift is completed and paid, both sides review each other. Authenticate with "
-        "`Authorization: Token <key>` from `POST /api/v1/auth/token/`."
+        "`Authorization: Token <key>` from `POST /api/v1/auth/token/`. Every error has one shape: "
+        '`{"type", "errors": [{"code", "detail", "attr"}]}`. A query parameter an operation does not '
+        "document is a 400 (`unknown_parameter`), so a misspelt filter never returns unfiltered data; a "
+        "request body over 64 KiB is a 413."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -4,10 +4,12 @@ Run ``python manage.py check --deploy --fail-level WARNING`` with these settings
 does): it must report no issues. What each variable does: docs/deployment.md.
 """
 
+import re
+
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, MIDDLEWARE, STORAGES, env
+from .base import DATABASES, MIDDLEWARE, OPS_PATHS, STORAGES, env
 
 
 def _required(name: str, purpose: str) -> str:
@@ -58,7 +60,7 @@ CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIM
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 # Health probes come from inside the platform over plain HTTP, without the proxy header.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [f"^{re.escape(path.lstrip('/'))}$" for path in OPS_PATHS]
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 # Start low and raise to a year (31536000) once HTTPS is known to work for every subdomain:

@@ -209,9 +209,9 @@ def _view_methods(callback) -> set[str]:
     view_class = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
     if view_class is None:  # a plain function view: all it declares is being callable
         return {"GET"}
-    return {
-        method.upper() for method in view_class.http_method_names if method not in ("head", "options")
-    } & {method.upper() for method in dir(view_class)}
+    return {method.upper() for method in view_class.http_method_names if method not in ("head", "options")} & {
+        method.upper() for method in dir(view_class)
+    }
 
 
 def _routes(patterns, prefix: str = ""):
@@ -281,3 +281,22 @@ def test_access(world, row, role):
         assert_error(response, expected)
     else:
         assert response.status_code == expected, response.content
+
+
+@pytest.mark.parametrize(
+    "path", ["/admin/payments/payment/", "/admin/accounts/accountdetails/", "/admin/authtoken/tokenproxy/"]
+)
+def test_admin_pages_with_private_data_send_non_staff_to_the_login_page(world, path):
+    anonymous = Client()
+    user = Client()
+    user.force_login(world.owner)
+    superuser = Client()
+    world.staff.is_superuser = True
+    world.staff.save()
+    superuser.force_login(world.staff)
+
+    for client in (anonymous, user):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/admin/login/")
+    assert superuser.get(path).status_code == 200
