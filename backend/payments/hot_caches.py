@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from backend.accounts.models import User
 from backend.caching.registry import Dependency, HotView, register
-from backend.common.pagination import first_page
+from backend.common.pagination import DEFAULT_PAGE_SIZE, first_page
 from backend.payments import selectors
 from backend.payments.models import Payment
 from backend.payments.serializers import PaymentListItemSerializer
@@ -12,10 +12,12 @@ from backend.payments.serializers import PaymentListItemSerializer
 
 def build_user_payments(user_id: int) -> dict | None:
     """Two queries: count and page; or, with no payments, count and whether the user exists."""
+    count = selectors.payment_count_for_user(user_id=user_id)
     page = first_page(
-        selectors.payment_list_for_user(user_id=user_id),
+        selectors.payment_newest_for_user(user_id=user_id, size=DEFAULT_PAGE_SIZE),
         serializer_class=PaymentListItemSerializer,
         base_path=reverse("user-payments", kwargs={"user_id": user_id}),
+        count=count,
     )
     if page["count"] == 0 and not selectors.user_exists(user_id=user_id):
         return None

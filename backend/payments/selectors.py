@@ -1,5 +1,6 @@
 """Reads of payments, each in one query (a list page: a count and the page)."""
 
+from django.db import connection
 from django.db.models import Case, CharField, Q, QuerySet, Value, When
 
 from backend.accounts.models import User
@@ -31,6 +32,35 @@ def payment_list_for_user(*, user_id: int) -> QuerySet[Payment]:
         )
         .order_by("-created_at", "-id")
     )
+
+
+def payment_count_for_user(*, user_id: int) -> int:
+    """How many payments the user made or received. One query (a BitmapOr of the two indexes)."""
+    return Payment.objects.filter(Q(payer_id=user_id) | Q(payee_id=user_id)).count()
+
+
+def payment_newest_for_user(*, user_id: int, size: int) -> QuerySet[Payment]:
+    """The user's ``size`` newest payments, shaped like ``payment_list_for_user``. One query.
+
+    On PostgreSQL, a UNION ALL of the two halves (as payer, as payee), each walking its
+    ``(side, created_at, id)`` index and stopping after ``size`` rows: the cost is flat in the user's
+    history, where ``payer OR payee`` fetches, joins and sorts all of it (docs/indexes.md has the
+    figures). The halves never share a row (a check constraint keeps payer and payee apart), hence
+    ALL. Databases that cannot order and cut the halves of a UNION (SQLite) use the OR filter.
+    """
+    if not connection.features.supports_slicing_ordering_in_compound:
+        return payment_list_for_user(user_id=user_id)[:size]
+
+    def half(side: str, direction: str) -> QuerySet[Payment]:
+        return (
+            payment_queryset()
+            .filter(**{side: user_id})
+            .annotate(direction=Value(direction, output_field=CharField()))
+            .order_by("-created_at", "-id")[:size]
+        )
+
+    newest = half("payer_id", "paid").union(half("payee_id", "received"), all=True)
+    return newest.order_by("-created_at", "-id")[:size]
 
 
 def payment_get(*, payment_id: int) -> Payment | None:

@@ -297,11 +297,14 @@ def busiest_job_id() -> int:
 
 
 def project_payment_filter() -> str:
-    """How the project's payments selector combines payer and payee: "OR", "UNION ALL" or "unknown"."""
-    try:
-        from backend.payments.selectors import payment_list_for_user
+    """How the hot payments page (``payment_newest_for_user``) combines payer and payee.
 
-        sql = str(payment_list_for_user(user_id=0).query)
+    "OR", "UNION ALL" or "unknown".
+    """
+    try:
+        from backend.payments.selectors import payment_newest_for_user
+
+        sql = str(payment_newest_for_user(user_id=0, size=PAGE_SIZE).query)
     except (ImportError, AttributeError, TypeError):
         return "unknown"
     if "UNION ALL" in sql:
@@ -546,12 +549,13 @@ class Command(BaseCommand):
             "**Which the project uses, and why.** The page should be read with UNION ALL: its cost is flat in the",
             "user's history, with no sort and no join before the limit. The count can use either form (see the",
             "figures). With OR, every cache miss on a busy user's payments fetches, joins and sorts their history.",
-            f"At the time of this run, `backend.payments.selectors.payment_list_for_user` filters with **{project}**"
+            "At the time of this run, the hot payments page (`backend.payments.selectors.payment_newest_for_user`,"
+            f" which builds the cached first page) reads with **{project}**"
             + (
                 ": on these figures its page should move to the UNION ALL form (`payments_union_page` in the command"
                 " shows how; paginate by cutting each half at `page * page_size`)."
                 if project == "OR"
-                else "."
+                else "; further pages (`?page=N`, uncached) and the count use the OR filter, whose count is as cheap."
             ),
         ]  # fmt: skip
         return lines
