@@ -39,8 +39,6 @@ class Payment(models.Model):
             # One index per side; PostgreSQL combines them (BitmapOr), see docs/indexes.md.
             models.Index(fields=["payer", "-created_at", "-id"], name="payment_payer_created_idx"),
             models.Index(fields=["payee", "-created_at", "-id"], name="payment_payee_created_idx"),
-            # Payments of a job: WHERE job_id = ?.
-            models.Index(fields=["job"], name="payment_job_idx"),
         ]
 
     def __str__(self) -> str:

@@ -21,8 +21,8 @@ class Review(models.Model):
             models.UniqueConstraint(fields=["job", "reviewer", "reviewee"], name="review_once_per_job_and_pair"),
         ]
         indexes = [
-            # Reviews a user received, newest first, and their average/count:
-            # WHERE reviewee_id = ? ORDER BY created_at DESC (rating included for the aggregate).
+            # Reviews a user received, newest first: WHERE reviewee_id = ? ORDER BY created_at DESC.
+            # (Their average and count read the rows through the reviewee_id foreign-key index.)
             models.Index(fields=["reviewee", "-created_at", "-id"], name="review_reviewee_created_idx"),
             # Reviews a user wrote, newest first: WHERE reviewer_id = ? ORDER BY created_at DESC.
             models.Index(fields=["reviewer", "-created_at", "-id"], name="review_reviewer_created_idx"),
