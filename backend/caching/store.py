@@ -252,6 +252,10 @@ class RedisStore:
     def bump_epoch(self) -> bool:
         return bool(self._run(lambda c: c.set(EPOCH_KEY, new_generation()), False))
 
+    def epoch(self) -> bytes | None:
+        """The current epoch (``b"0"`` before the first bump); None if Redis is unreachable."""
+        return self._run(lambda c: c.get(EPOCH_KEY) or b"0", None)
+
     # -- warming and statistics -------------------------------------------------------------
 
     def top_keys(self, ns: str, k: int) -> list[int]:
@@ -413,6 +417,10 @@ class LocalStore:
         with self._lock:
             self._set(EPOCH_KEY, new_generation(), None)
         return True
+
+    def epoch(self) -> bytes:
+        with self._lock:
+            return self._get(EPOCH_KEY) or b"0"
 
     def top_keys(self, ns: str, k: int) -> list[int]:
         with self._lock:

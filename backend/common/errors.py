@@ -3,13 +3,16 @@
 A database constraint violation becomes a 409. Every 4xx body is
 ``{"type": ..., "errors": [{"code": ..., "detail": ..., "attr": ...}]}``.
 Services call ``full_clean()``, which raises Django's ``ValidationError``; it becomes a 400 here
-instead of a 500.
+instead of a 500. A database that cannot be reached (restarting, failing over, out of
+connections) is a 503 ``service_unavailable`` with ``Retry-After``, in the same shape: the request
+was fine, the service will be back. ``backend.common.views.server_error`` does the same for
+requests outside DRF.
 """
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from drf_standardized_errors.handler import ExceptionHandler
 from rest_framework import exceptions
 from rest_framework.settings import api_settings
@@ -28,11 +31,28 @@ class ApiExceptionHandler(ExceptionHandler):
             return exceptions.ValidationError(detail)
         if isinstance(exc, RequestDataTooBig):
             return RequestTooLarge()
+        if isinstance(exc, DATABASE_UNAVAILABLE):
+            return ServiceUnavailable()
         if isinstance(exc, IntegrityError):
             # A database constraint refused the write (a concurrent request won a race the
             # service's own checks could not see). Nothing was written: the transaction rolled back.
             return Conflict("The request conflicts with data written at the same time; retry it.")
         return super().convert_known_exceptions(exc)
+
+
+# What Django raises when the database cannot answer: a refused or lost connection
+# (OperationalError), a connection already closed under the request (InterfaceError); also the
+# server's own refusals (too many connections, shutting down, a cancelled statement).
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+class ServiceUnavailable(exceptions.APIException):
+    """The database is unreachable for the moment (a restart, a failover): retry shortly."""
+
+    status_code = 503
+    default_detail = "The service is temporarily unavailable; retry shortly."
+    default_code = "service_unavailable"
+    wait = 1  # seconds, sent as Retry-After
 
 
 class Conflict(exceptions.APIException):

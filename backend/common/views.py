@@ -1,6 +1,10 @@
 """Project-wide error views, so that every error, even outside DRF, has the API's one JSON shape."""
 
+import sys
+
 from django.http import JsonResponse
+
+from backend.common.errors import DATABASE_UNAVAILABLE, ServiceUnavailable
 
 
 def _error(status: int, type_: str, code: str, detail: str) -> JsonResponse:
@@ -20,4 +24,9 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
+    # Django calls this while handling the exception, so it is still the current one.
+    if isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
+        response = _error(503, "server_error", ServiceUnavailable.default_code, str(ServiceUnavailable.default_detail))
+        response["Retry-After"] = str(ServiceUnavailable.wait)
+        return response
     return _error(500, "server_error", "error", "A server error occurred.")

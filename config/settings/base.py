@@ -285,10 +285,25 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A write must not wait on a dead broker: fail fast, the next read rebuilds the key instead.
+# A write must not wait on a dead broker: fail fast, the next read rebuilds the key instead. A
+# paused or blackholed broker accepts the connection and never answers, so a publish waits
+# socket_timeout per attempt: one attempt, no retry (a retry tripled the wait and a reconnect
+# after a broker restart needs none). The event loop of the worker's consumer is not subject to
+# socket_timeout. Measured in tests/reliability/test_broker_outage.py (docs/reliability.md).
 CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": 2, "socket_connect_timeout": 1, "visibility_timeout": 120}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 0}
+# visibility_timeout: a message delivered to a worker that dies without acknowledging it (SIGKILL,
+# a lost host) goes back to the queue this many seconds after its delivery. It must exceed the
+# longest time a delivered message can stay unacknowledged while its worker lives (a prefetched
+# message waiting behind a 60 s task, then running), or it runs twice; a rebuild lost meanwhile only
+# means a cold key, which the next read builds. unacked_restore_throttle 1: sweep for such messages
+# every unacked_restore_interval (10 s), not every 100 s. Trade-off: docs/reliability.md.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_timeout": 1,
+    "socket_connect_timeout": 1,
+    "visibility_timeout": env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=120),
+    "unacked_restore_throttle": 1,
+}
 # Rebuilds: acknowledged after they ran, redelivered if the worker dies, one at a time per process.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

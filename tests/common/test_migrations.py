@@ -12,4 +12,5 @@ def test_no_model_change_is_missing_a_migration():
     try:
         call_command("makemigrations", "--check", "--dry-run", stdout=out, stderr=out)
     except SystemExit as exc:  # --check exits non-zero when a migration is missing
-        pytest.fail(f"missing migrations:\n{out.getvalue()}") if exc.code else None
+        if exc.code:
+            pytest.fail(f"missing migrations:\n{out.getvalue()}")

@@ -84,6 +84,8 @@ def fuzz_world(world):
     derandomize=True,
     deadline=None,
     database=None,
+    # The seeded rows are a function-scoped fixture shared by the examples on purpose: each example
+    # runs in a rolled-back savepoint, so every one of them starts from the same rows.
     suppress_health_check=list(HealthCheck),
 )
 def test_every_operation_answers_as_documented(case, who, fuzz_world):

@@ -103,14 +103,6 @@ class Services:
         finally:
             client.close()
 
-    def broker_backlog(self, queue: str = "cache") -> int:
-        """Messages waiting in ``queue`` plus those delivered and not yet acknowledged."""
-        client = redis.Redis.from_url(self.broker_url, socket_timeout=5)
-        try:
-            return int(client.llen(queue)) + int(client.hlen("unacked"))
-        finally:
-            client.close()
-
     def env(self, database: str, overrides: dict[str, str]) -> dict[str, str]:
         """The environment of every process of the stack (and of our manage.py subprocesses)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(_OWN_VARIABLES)}

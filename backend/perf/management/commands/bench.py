@@ -87,12 +87,14 @@ class Command(BaseCommand):
         # Internal: run by the bench itself with the benchmark database's settings.
         parser.add_argument("--dump-population", type=Path, help=argparse.SUPPRESS)
         parser.add_argument("--prewarm", type=Path, help=argparse.SUPPRESS)
+        parser.add_argument("--part", default="0/1", help=argparse.SUPPRESS)
 
     def handle(self, *args, **o):
         if o["dump_population"]:
             return self._dump_population(o["dump_population"], o["seed"])
         if o["prewarm"]:
-            return self._prewarm(o["prewarm"])
+            index, count = (int(n) for n in o["part"].split("/"))
+            return self._prewarm(o["prewarm"], index, count)
 
         from backend.perf.bench.driver import Options, Run, check_smoke
 
@@ -140,21 +142,20 @@ class Command(BaseCommand):
         population = Population.load(seed=seed)
         path.write_text(json.dumps(population.to_json()))
 
-    def _prewarm(self, path: Path) -> None:
-        """Authenticate each token once (cachalot then holds the query DRF runs for it) and hand
-        the hot keys to the worker (``rebuild_hot_key``, as refresh-ahead does)."""
+    def _prewarm(self, path: Path, index: int, count: int) -> None:
+        """Share ``index`` of ``count`` of the warming plan: authenticate each token once (cachalot
+        then holds the query DRF runs for it) and build each hot key as the worker would."""
         from rest_framework.authentication import TokenAuthentication
 
-        from workers.cache import rebuild_hot_key
+        from backend.caching.rebuild import rebuild
 
         plan = json.loads(path.read_text())
         authentication = TokenAuthentication()
-        for key in plan["tokens"]:
+        for key in plan["tokens"][index::count]:
             authentication.authenticate_credentials(key)
-        with rebuild_hot_key.app.producer_or_acquire() as producer:
-            for namespace, ids in plan["hot"].items():
-                for key_id in ids:
-                    rebuild_hot_key.apply_async((namespace, key_id, True), producer=producer)
+        keys = [(namespace, key_id) for namespace, ids in plan["hot"].items() for key_id in ids]
+        for namespace, key_id in keys[index::count]:
+            rebuild(namespace, key_id)
 
 
 def _one_line(doc: dict) -> str:
