@@ -53,7 +53,8 @@ def chart(doc: dict, path: Path) -> None:
     right.set_xticks(list(x), names, rotation=15)
     right.set_ylabel("ms (workload)")
     right.set_yscale("log")
-    right.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    right.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    right.yaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
     right.set_title("Latency")
     right.legend(fontsize=8)
     params = doc.get("params", {})
@@ -90,7 +91,8 @@ def scale_chart(doc: dict, path: Path) -> None:
         axis.set_title(title)
         axis.legend(fontsize=8)
     right.set_yscale("log")
-    right.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    right.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    right.yaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -263,8 +265,9 @@ make bench BENCH_ARGS="--duration 60 --clients 32 --profile"   # any option of `
 
 The bench creates its own databases on the PostgreSQL server (`bench_tpl_*`, seeded once, and a fresh copy
 `bench_run_*` per configuration, dropped afterwards), uses Redis databases 8 (cache) and 9 (broker) of the Redis
-server, and leaves the logs of every process in `/tmp/paeshift-bench/<date>/`. It takes about 12 minutes at the
-default size on 2 cores.
+server, and leaves the logs of every process in `/tmp/paeshift-bench/<date>/`. It takes 12 to 15 minutes at the
+default size on 2 cores (seeding 10,000 users about a minute; building the hot keys of each `full` run 20 s to
+2 min, depending on how busy the machine is).
 
 ## What is measured
 
@@ -279,11 +282,13 @@ default size on 2 cores.
   applications, profile and account updates). Each virtual client has its own seed, its own share of the one-time
   targets (so no two clients race for the same review or application: a 409 would be an error), and a real token.
   Load comes from locust (`FastHttpUser`, no think time) in its own process, on the same machine.
-- **Phases.** Each configuration runs on a fresh copy of the seeded database with empty Redis databases. Where it
-  has hot caches, the keys the run will read are built first by the worker (the steady state of a running system,
-  as `warm_caches --all` would leave it, restricted to what is read). Then a warm-up, the server's counters reset,
-  and the measured window. Then, except for `floor`, a second window of hot reads alone: the throughput of the hot
-  endpoints themselves, which is what the targets compare with `floor`.
+- **Phases.** Each configuration runs on a fresh copy of the seeded database with empty Redis databases. It then
+  starts from the steady state of a running system, restricted to what the run will touch (the clients'
+  workloads are replayed without a server to find out): with cachalot on, each client token has been
+  authenticated once (cachalot holds the query); with hot caches on, every key the run will read has been built
+  (the worker's own rebuild, by as many processes as the worker has, as `warm_caches --all` would leave it). Then a
+  warm-up, the server's counters reset, and the measured window. Then, except for `floor`, a second window of hot
+  reads alone: the throughput of the hot endpoints themselves, which is what the targets compare with `floor`.
 - **Figures.** Throughput and latency percentiles are measured by the client over the window. Errors are non-2xx
   responses (every op of the workload should succeed). SQL queries per request are the server's own count,
   from the `Server-Timing` header of every response. Hit rate and commit-to-warm latency come from the server's
