@@ -23,73 +23,54 @@ The timings (release, ready, commit-to-warm, shutdown) are printed even when out
 """
 
 import contextlib
-import json
 import os
 import re
 import secrets
 import signal
-import socket
-import subprocess
-import sys
-import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 import redis
 
 from backend.caching.store import EPOCH_KEY, Payload, gen_key, payload_key
+from tests.stack import (
+    BIN,
+    PASSWORD,
+    SHUTDOWN_LIMIT,
+    Api,
+    Honcho,
+    free_port,
+    run,
+    service_urls,
+    stack_environment,
+    stop,
+    wait_ready,
+    with_path,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 CACHE_DB, BROKER_DB = 14, 15
-PASSWORD = "e2e-long-enough-Passw0rd"
-READY_TIMEOUT = 60.0
 WARM_TIMEOUT = 20.0
-SHUTDOWN_LIMIT = 30.0  # the platform's SIGKILL comes 30 s after its SIGTERM
-# Variables of the test run that must not leak into the stack's configuration.
-_FOREIGN_PREFIXES = ("DJANGO_", "CELERY_", "HOT_CACHE_", "CACHALOT_", "SILK_", "GUNICORN_", "REDIS_")
-_FOREIGN_NAMES = {"DATABASE_URL", "PORT", "WEB_CONCURRENCY", "SERVER_TIMING_ENABLED", "REMAP_SIGTERM"}
-LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d (?P<process>\S+)\s*\| (?P<text>.*)$")
-TIMING_ENTRY = re.compile(r'(?P<name>[a-z]+)(?:;dur=[0-9.]+)?(?:;desc="(?P<desc>[^"]*)")?')
 
 
 # --- services ------------------------------------------------------------------------------
 
 
-def _service_urls() -> tuple[str, str]:
-    database_url = os.environ.get("DATABASE_URL", "")
-    redis_url = os.environ.get("REDIS_URL", "")
-    if not database_url.startswith(("postgres://", "postgresql://")) or not redis_url:
-        pytest.skip("needs PostgreSQL and Redis: set DATABASE_URL=postgres://... and REDIS_URL=redis://...")
-    return database_url, redis_url
-
-
-def _with_path(url: str, path: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
-
-
 @pytest.fixture
 def database_url():
     """A fresh PostgreSQL database on the server of DATABASE_URL, dropped afterwards."""
-    given, _ = _service_urls()
+    given, _ = service_urls()
     name = f"paeshift_e2e_{secrets.token_hex(4)}"
-    maintenance = _with_path(given, "/postgres")
+    maintenance = with_path(given, "/postgres")
     # Unreachable when given: psycopg raises and the test fails (no skip).
     with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield _with_path(given, f"/{name}")
+        yield with_path(given, f"/{name}")
     finally:
         with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -98,8 +79,8 @@ def database_url():
 @pytest.fixture
 def cache_redis():
     """The cache's Redis database (the broker takes the next number), both flushed before and after."""
-    _, given = _service_urls()
-    cache_url, broker_url = _with_path(given, f"/{CACHE_DB}"), _with_path(given, f"/{BROKER_DB}")
+    _, given = service_urls()
+    cache_url, broker_url = with_path(given, f"/{CACHE_DB}"), with_path(given, f"/{BROKER_DB}")
     cache, broker = redis.Redis.from_url(cache_url), redis.Redis.from_url(broker_url)
     for client in (cache, broker):
         client.flushdb()
@@ -111,173 +92,6 @@ def cache_redis():
             client.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _stack_environment(database_url: str, cache_url: str, port: int, workdir: Path) -> dict[str, str]:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(_FOREIGN_PREFIXES) and name not in _FOREIGN_NAMES
-    }
-    env.update(
-        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-        PYTHONUNBUFFERED="1",
-        PORT=str(port),
-        WEB_CONCURRENCY="2",
-        DJANGO_SETTINGS_MODULE="config.settings.production",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        DATABASE_URL=database_url,
-        REDIS_URL=cache_url,  # the broker: the next database number
-        SERVER_TIMING_ENABLED="true",
-        CELERY_BEAT_SCHEDULE_FILE=str(workdir / "celerybeat-schedule"),
-    )
-    return env
-
-
-# --- processes -----------------------------------------------------------------------------
-
-
-@dataclass
-class LogLine:
-    at: float  # time.monotonic() when honcho printed it
-    process: str  # "web.1", "worker.1", "beat.1", "system"
-    text: str
-
-    @property
-    def record(self) -> dict | None:
-        """The JSON log record on this line, if it is one."""
-        try:
-            record = json.loads(self.text)
-        except ValueError:
-            return None
-        return record if isinstance(record, dict) else None
-
-
-class Honcho:
-    """``honcho start`` on some of the Procfile's process types, its output collected line by line."""
-
-    def __init__(self, env: dict[str, str], *process_types: str) -> None:
-        self.process = subprocess.Popen(
-            [str(BIN / "honcho"), "-f", "Procfile", "start", *process_types],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            bufsize=1,
-            start_new_session=True,
-        )
-        self.lines: list[LogLine] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        for raw in self.process.stdout:
-            match = LOG_LINE.match(raw.rstrip("\n"))
-            if match:
-                self.lines.append(LogLine(time.monotonic(), match["process"], match["text"]))
-
-    def records(self, process: str) -> list[tuple[float, dict]]:
-        return [(line.at, line.record) for line in list(self.lines) if line.process == process and line.record]
-
-    def tail(self, count: int = 60) -> str:
-        return "\n".join(f"{line.process} | {line.text}" for line in self.lines[-count:])
-
-    def descendants(self) -> dict[int, str]:
-        """Every process below honcho: pid -> its start time (to tell a reused pid apart)."""
-        children: dict[int, list[int]] = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                stat = _stat(int(entry.name))
-                if stat:
-                    children.setdefault(int(stat[1]), []).append(int(entry.name))
-        found, todo = {}, [self.process.pid]
-        while todo:
-            for child in children.get(todo.pop(), []):
-                stat = _stat(child)
-                if stat:
-                    found[child] = stat[17]
-                    todo.append(child)
-        return found
-
-
-def _stat(pid: int) -> list[str] | None:
-    """/proc/<pid>/stat from the field after the command name: [state, ppid, ..., starttime at 19]."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return raw[raw.rindex(")") + 2 :].split()
-
-
-def _alive(pid: int, started: str) -> bool:
-    stat = _stat(pid)
-    return stat is not None and stat[17] == started and stat[0] != "Z"
-
-
-# --- HTTP ----------------------------------------------------------------------------------
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self):
-        return json.loads(self.body)
-
-    @property
-    def timing(self) -> dict[str, str | None]:
-        """Server-Timing as {name: desc}."""
-        entries = {}
-        for raw in self.headers.get("server-timing", "").split(", "):
-            match = TIMING_ENTRY.fullmatch(raw.strip())
-            if match:
-                entries[match["name"]] = match["desc"]
-        return entries
-
-
-class Api:
-    def __init__(self, port: int) -> None:
-        self.base = f"http://127.0.0.1:{port}"
-
-    def call(self, method: str, path: str, token: str | None = None, body=None, headers=None) -> Reply:
-        # TLS ends at the platform's router, which says so in X-Forwarded-Proto.
-        request_headers = {"X-Forwarded-Proto": "https", "Accept": "application/json", **(headers or {})}
-        if token:
-            request_headers["Authorization"] = f"Token {token}"
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            request_headers["Content-Type"] = "application/json"
-        request = urllib.request.Request(self.base + path, data=data, method=method, headers=request_headers)
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return Reply(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read())
-        except urllib.error.HTTPError as error:
-            return Reply(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
-
-    def expect(self, status: int, method: str, path: str, **kwargs) -> dict:
-        reply = self.call(method, path, **kwargs)
-        assert reply.status == status, f"{method} {path}: {reply.status} {reply.body[:500]!r}"
-        return reply.json()
-
-    def register(self, email: str, display_name: str) -> tuple[int, str]:
-        body = self.expect(
-            201,
-            "POST",
-            "/api/v1/auth/register/",
-            body={"email": email, "password": PASSWORD, "display_name": display_name},
-        )
-        return body["user"]["id"], body["token"]
-
-
 # --- the test ------------------------------------------------------------------------------
 
 
@@ -287,68 +101,24 @@ def _servable(cache: redis.Redis, namespace: str, key_id: int) -> bool:
     return payload is not None and gen is not None and payload.gen == gen and payload.epoch == (epoch or b"0")
 
 
-def _run(command: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
-
-
-def _wait_ready(api: Api, stack: Honcho) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    ready = worker_ready = False
-    while not (ready and worker_ready):
-        assert stack.process.poll() is None, f"honcho exited early:\n{stack.tail()}"
-        assert time.monotonic() < deadline, f"not ready within {READY_TIMEOUT}s:\n{stack.tail()}"
-        if not ready:
-            try:
-                reply = api.call("GET", "/readyz")
-                ready = reply.status == 200 and reply.json()["checks"] == {
-                    "database": "ok",
-                    "cache": "ok",
-                    "broker": "ok",
-                }
-            except OSError:
-                pass  # not listening yet
-        worker_ready = any(
-            record.get("logger") == "celery.apps.worker" and record.get("message", "").endswith(" ready.")
-            for _, record in stack.records("worker.1")
-        )
-        time.sleep(0.05)
-
-
-def _stop(stack: Honcho) -> tuple[float, list[int]]:
-    """SIGTERM to honcho, as the platform sends it; seconds until every process is gone, and the survivors."""
-    processes = stack.descendants()
-    assert processes, "honcho started no processes"
-    sent = time.monotonic()
-    stack.process.send_signal(signal.SIGTERM)
-    deadline = sent + SHUTDOWN_LIMIT
-    while time.monotonic() < deadline:
-        if stack.process.poll() is not None and not any(_alive(pid, started) for pid, started in processes.items()):
-            break
-        time.sleep(0.05)
-    survivors = [pid for pid, started in processes.items() if _alive(pid, started)]
-    if stack.process.poll() is None:
-        survivors.append(stack.process.pid)
-    return time.monotonic() - sent, survivors
-
-
 def test_processes_from_the_procfile_serve_warm_hot_reads_and_shut_down_cleanly(
     database_url, cache_redis, tmp_path, capsys
 ):
     cache, cache_url = cache_redis
-    port = _free_port()
-    env = _stack_environment(database_url, cache_url, port, tmp_path)
+    port = free_port()
+    env = stack_environment(database_url, cache_url, port, tmp_path)
     api = Api(port)
     timings: dict[str, float] = {}
 
     # 1. release, as the platform runs it before starting the new processes; then a staff user
     started = time.monotonic()
-    release = _run([str(BIN / "honcho"), "-f", "Procfile", "start", "release"], env)
+    release = run([str(BIN / "honcho"), "-f", "Procfile", "start", "release"], env)
     timings["release"] = time.monotonic() - started
     assert release.returncode == 0, release.stdout + release.stderr
     assert "System check identified no issues" in release.stdout, release.stdout
     assert "Applying accounts.0001_initial... OK" in release.stdout, release.stdout
     staff_email = "ops@paeshift.example"
-    created = _run(
+    created = run(
         [str(BIN / "python"), "manage.py", "createsuperuser", "--noinput", "--email", staff_email],
         {**env, "DJANGO_SUPERUSER_PASSWORD": PASSWORD},
     )
@@ -358,13 +128,13 @@ def test_processes_from_the_procfile_serve_warm_hot_reads_and_shut_down_cleanly(
     started = time.monotonic()
     stack = Honcho(env, "web", "worker", "beat")
     try:
-        _wait_ready(api, stack)
+        wait_ready(api, stack)
         timings["ready"] = time.monotonic() - started
         assert api.expect(200, "GET", "/healthz") == {"status": "ok"}
-        healthcheck = _run([str(BIN / "python"), "docker/healthcheck.py"], env, timeout=10)
+        healthcheck = run([str(BIN / "python"), "docker/healthcheck.py"], env, timeout=10)
         assert healthcheck.returncode == 0, healthcheck.stderr
         # Count from here: the rebuilds queued before the worker started waited for it.
-        reset = _run([str(BIN / "python"), "manage.py", "cache_stats", "--reset"], env, timeout=30)
+        reset = run([str(BIN / "python"), "manage.py", "cache_stats", "--reset"], env, timeout=30)
         assert reset.returncode == 0, reset.stderr
 
         # 4. a job's life through the API; last_write[key]: when the write that last touched it returned
@@ -504,11 +274,11 @@ def test_processes_from_the_procfile_serve_warm_hot_reads_and_shut_down_cleanly(
         }
     finally:
         # 6. SIGTERM, as the platform sends it: everything exits in time, by itself.
-        shutdown, survivors = _stop(stack)
+        shutdown, survivors = stop(stack)
         for pid in survivors:  # leave nothing behind, whatever the assertions below say
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        stack._reader.join(timeout=5)
+        stack.join_reader()
     timings["shutdown"] = shutdown
     assert not survivors, f"still running {SHUTDOWN_LIMIT}s after SIGTERM: {survivors}\n{stack.tail()}"
     system = [line.text for line in stack.lines if line.process == "system"]

@@ -1,0 +1,366 @@
+"""docs/reliability.md, rendered from what the reliability tests saw.
+
+Each test in ``tests/reliability/`` writes one JSON document to ``test-artifacts/reliability/``
+(its name, outcome, time, and its figures). ``render()`` turns a set of them into the Markdown
+page: a summary table (operations, failed requests, 500s, stale reads, lost writes, longest
+staleness) and one section per fault or check, followed by the findings the tests forced and the
+trade-offs behind the settings. Pure Python: ``manage.py reliability_report`` reads the files and
+writes the page; the tests drive ``render()`` directly.
+"""
+
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+DEFAULT_INPUT = Path("test-artifacts/reliability")
+DEFAULT_OUTPUT = Path("docs/reliability.md")
+NONE = "\N{EN DASH}"  # an empty cell
+
+
+def load(directory: Path) -> list[dict]:
+    """The documents in ``directory``, ordered as the summary lists them."""
+    documents = []
+    for path in sorted(directory.glob("*.json")):
+        document = json.loads(path.read_text())
+        document.setdefault("name", path.stem)
+        documents.append(document)
+    return sorted(documents, key=lambda d: (_ORDER.get(_section_of(d), len(_ORDER)), d["name"]))
+
+
+def _section_of(document: dict) -> str:
+    name = document["name"]
+    return next((prefix for prefix in _ORDER if name.startswith(prefix)), name)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return NONE
+    if isinstance(value, float):
+        return f"{value:,.2f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value):,}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value).replace("|", "\\|")
+
+
+def _table(header: list[str], rows: Iterable[list], align: str | None = None) -> list[str]:
+    align = align or "l" + "r" * (len(header) - 1)
+    marks = {"l": "---", "r": "---:"}
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(marks[a] for a in align) + " |"]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return lines
+
+
+def _span(values: list) -> str:
+    return str(values[0]) if values[0] == values[-1] else f"{values[0]} to {values[-1]}"
+
+
+def _title(document: dict) -> str:
+    return document.get("fault") or document.get("check") or document["name"]
+
+
+def _ms(figures: dict | None) -> str:
+    if not figures or figures.get("p50") is None:
+        return NONE
+    return f"{_cell(figures['p50'])} / {_cell(figures['p99'])}"
+
+
+# -- sections -------------------------------------------------------------------------------------
+
+
+def _redis_outage(doc: dict) -> list[str]:
+    phases = doc["phases"]
+    rows = [
+        [
+            name,
+            p["seconds"],
+            p["operations"],
+            p["failed"],
+            _ms(p["read_ms"]),
+            _ms(p["write_ms"]),
+            ", ".join(f"{k} {v}" for k, v in sorted(p["cache"].items())),
+            p["stale_reads"],
+        ]
+        for name, p in phases.items()
+    ]
+    after = phases.get("after", {})
+    return [
+        *_table(
+            [
+                "phase",
+                "s",
+                "operations",
+                "failed",
+                "read ms p50 / p99",
+                "write ms p50 / p99",
+                "cache outcomes",
+                "stale",
+            ],
+            rows,
+            "lrrrrrlr",
+        ),
+        "",
+        f"{doc['clients']['writers']} writer and {doc['clients']['readers']} reader threads over "
+        f"{doc['clients']['users']} users. Circuit-breaker transitions logged by the web processes: "
+        f"{doc.get('breaker_events_web', 0)}; outage replays: {len(doc.get('outage_replays', []))} "
+        f"({'; '.join(doc.get('outage_replays', [])) or 'none'}). Longest staleness after Redis returned: "
+        f"{_cell(after.get('max_staleness_s', 0.0))} s; final check: "
+        f"{doc['final_agreement']['reads_checked']} reads of {doc['final_agreement']['subjects']} values, "
+        f"{len(doc['final_agreement']['disagreements'])} disagreeing with the database.",
+    ]
+
+
+def _lost_after_replay(doc: dict) -> list[str]:
+    return [
+        f"Reads after the web process's circuit closed: {doc.get('reads_after_cooldown', 0)}, stale: "
+        f"{doc['stale_reads']}.",
+    ]
+
+
+def _broker(doc: dict) -> list[str]:
+    rows = [[phase, _ms(figures), _cell(figures.get("max"))] for phase, figures in doc["write_ms"].items()]
+    warm = doc["commit_to_warm_s"]
+    return [
+        *_table(["broker", "write ms p50 / p99", "worst write ms"], rows),
+        "",
+        f"Reads during the outage: {', '.join(f'{k} {v}' for k, v in doc['reads_during_outage'].items())} "
+        f"(each rebuilt by the read itself, fresh). Commit to warm by the worker: {warm['before']} s before, "
+        f"{warm['after the outage']} s after; broker back to every key warm: {doc['back_to_all_warm_s']} s.",
+    ]
+
+
+def _pool_killed(doc: dict) -> list[str]:
+    return [
+        f"Redelivered to the replacement pool process {doc['redelivered_after_s']} s after the SIGKILL "
+        f"(WorkerLostError logged: {doc['worker_lost_logged']}); warm {doc['warm_after_lock_released_s']} s after "
+        f"the database let it through; completed rebuilds of the key: {doc['completed_rebuilds_of_the_key']}.",
+    ]
+
+
+def _whole_worker_killed(doc: dict) -> list[str]:
+    return [
+        f"Unacknowledged messages in the broker after the kill: {doc['unacked_after_kill']}. The next read rebuilt "
+        f"the key (a miss, fresh). A worker started later redelivered the message "
+        f"{doc['redelivered_after_s']} s after its first delivery (visibility timeout shortened to "
+        f"{doc['visibility_timeout_s']} s for the test); same payload after the redelivered rebuild: "
+        f"{'yes' if doc['same_payload_after_redelivery'] else 'NO'}.",
+    ]
+
+
+def _postgres(doc: dict) -> list[str]:
+    phases = doc["phases"]
+    rows = [
+        [name, p["operations"], ", ".join(f"{k}: {v}" for k, v in p["statuses"].items()), _ms(p["read_ms"])]
+        for name, p in phases.items()
+    ]
+    return [
+        *_table(["phase", "operations", "statuses", "read ms p50 / p99"], rows, "lrlr"),
+        "",
+        f"500s: {doc.get('server_errors', 0)}; dropped connections: {doc['no_answer']}; 503 `service_unavailable`: "
+        f"{doc['answered_503']}. During the outage, hot-cache hits still answered 200: "
+        f"{doc['outage_reads_served_200']} reads. The admin (outside DRF) answered {doc['admin_during_outage']}, "
+        f"`/readyz` {doc['readyz_during_outage']}. Every request answered 200 again "
+        f"{doc['recovered_after_s']} s after PostgreSQL accepted connections; processes restarted: "
+        f"{doc['processes_restarted']}.",
+    ]
+
+
+def _beat_twice(doc: dict) -> list[str]:
+    sends = ", ".join(f"{who} {n}" for who, n in doc["refresh_sends"].items())
+    return [
+        f"Refresh-ahead sends: {sends}. Keys rebuilt: {doc['keys_refreshed']} of {doc['keys_popular']} popular "
+        f"(no other key), {doc['refresh_rebuilds']} rebuilds, {doc['payload_versions_seen']} distinct payloads "
+        f"seen (one per key), keys with a body differing from the database: "
+        f"{len(doc['keys_with_a_different_body'])}. Outage records: {doc['outage_records_inserted']} inserted, "
+        f"{doc['outage_records_replayed']} replayed in {doc['replays']} replays.",
+    ]
+
+
+def _stale_checker(doc: dict) -> list[str]:
+    return [
+        *_table(
+            ["operations", "reads", "writes", "seconds", "ops/s", "stale reads", "lost writes", "read ms p50 / p99"],
+            [
+                [
+                    doc["operations"],
+                    doc["reads"],
+                    doc["writes"],
+                    doc["seconds"],
+                    doc["ops_per_s"],
+                    doc["stale_reads"],
+                    doc["lost_writes"],
+                    _ms(doc["read_ms"]),
+                ]
+            ],
+        ),
+        "",
+        f"{doc['clients']['writers']} writer and {doc['clients']['readers']} reader threads over "
+        f"{doc['clients']['users']} users against {doc['servers']['gunicorn_workers']} gunicorn workers and a "
+        f"worker with {doc['servers']['celery_pool']} pool processes. Cache outcomes: "
+        f"{', '.join(f'{k} {v}' for k, v in sorted(doc['cache'].items()))}. Final check: "
+        f"{doc['final_reads_checked']} reads on every path, {doc['final_disagreements']} disagreeing with the "
+        "database.",
+    ]
+
+
+def _payments(doc: dict) -> list[str]:
+    return [
+        f"20 retries with one key: statuses {doc['retry_statuses']}, payments created: "
+        f"{doc['payments_created_by_retries']}. Concurrent payments for different jobs: "
+        f"{doc['concurrent_payments_created']} of {doc['concurrent_payments']} created. Five concurrent "
+        f"confirmations of one payment: {doc['duplicate_confirmations']}. Sum of succeeded payments "
+        f"{doc['sum_of_succeeded_payments']}, the payer's `total_paid` {doc['payer_total_paid']}.",
+    ]
+
+
+def _applications(doc: dict) -> list[str]:
+    return [
+        f"Statuses: {doc['statuses']}; accepted per job: {doc['accepted_per_job']} (slots: {doc['slots']}).",
+    ]
+
+
+_SECTIONS: dict[str, Callable[[dict], list[str]]] = {
+    "test_redis_outage_under_steady_reads_and_writes": _redis_outage,
+    "test_a_write_lost_after_another_process_replayed": _lost_after_replay,
+    "test_broker_unreachable_at_commit": _broker,
+    "test_pool_process_killed_mid_rebuild": _pool_killed,
+    "test_whole_worker_killed_mid_rebuild": _whole_worker_killed,
+    "test_postgres_restart": _postgres,
+    "test_two_beats": _beat_twice,
+    "test_no_stale_read_and_no_lost_write": _stale_checker,
+    "test_payment_retries": _payments,
+    "test_concurrent_accepts": _applications,
+}
+_ORDER = {prefix: index for index, prefix in enumerate(_SECTIONS)}
+
+
+FINDINGS = """\
+## What the tests found, and the fixes
+
+Each of these failed its test before the fix (figures from that run) and passes after it.
+
+1. **PostgreSQL restart: 500s.** With the database down, every request that reached it answered 500
+   (`Server Error (500)`): 508 of them in one 5 s outage, the admin included. Now a refused or lost
+   database connection (`OperationalError`, `InterfaceError`) is a 503 `service_unavailable` with
+   `Retry-After: 1` in the one error shape, from DRF views (`backend/common/errors.py`) and from
+   everything else (`handler500`, `backend/common/views.py`). The processes reconnect by themselves
+   (`CONN_HEALTH_CHECKS`; the worker closes unusable connections between tasks).
+2. **Broker paused: 6 s writes.** A paused or blackholed broker accepts connections and never
+   answers: the first publish after the pause waited out the 2 s socket timeout three times (an
+   attempt, then a retry on a new connection), each later probe of the circuit breaker once; writes
+   took up to 6,029 ms. Now the broker's
+   socket timeout is 1 s and a publish is not retried (a reconnect after a broker restart needs no
+   retry; the next read rebuilds a key whose rebuild could not be sent): the worst write is about
+   1 s, once per cooldown per web process (`config/settings/base.py`).
+3. **A write lost after another process's replay stayed stale.** A web process whose circuit is
+   open skips Redis until its cooldown ends; the writes it skips are recorded at most once per
+   outage. When another process replayed the outage in the meantime (deleting that record) and a
+   payload was rebuilt, the later skipped write had no record left: once the circuit closed, the
+   old payload was served as a hit (26 of 26 reads in the 3 s observed; it would have lasted until
+   the TTL, an hour for profiles). Now a process that lost writes bumps the epoch at its own
+   recovery unless the epoch was bumped after its last lost write (`backend/caching/outage.py`).
+4. **Concurrent replays bumped the epoch twice.** Two replays at once (two processes whose circuits
+   close together, or two beats) both bumped the epoch, one deleting the records and the other none
+   (`cache recovered: 0 outage record(s) replayed` in the logs): every payload invalidated twice.
+   Now a replay locks the records (`SELECT ... FOR UPDATE`) while it bumps and deletes them, so
+   the second waits and finds nothing to do.
+"""
+
+TRADE_OFFS = """\
+## Settings and their trade-offs
+
+- **Broker timeouts** (`CELERY_BROKER_TRANSPORT_OPTIONS`): connection and socket timeouts of 1 s,
+  no publish retry, and the broker's circuit breaker (`CACHE_BREAKER_COOLDOWN`, 2 s). A write pays
+  at most about 1 s when the broker hangs, and only the write that probes it after each cooldown;
+  when the broker refuses connections the cost is a millisecond. A rebuild that could not be sent
+  is not needed for correctness: the key was invalidated at commit and the next read builds it.
+  The worker's consumer is not affected by `socket_timeout` (its event loop has its own checks).
+- **Visibility timeout** (`visibility_timeout`, 120 s; `CELERY_BROKER_VISIBILITY_TIMEOUT`). A
+  message delivered to a worker that dies without acknowledging it (SIGKILL of the whole worker,
+  a lost host) is redelivered this long after its delivery; a dead *pool process* is different:
+  its task is redelivered at once (`acks_late` + `reject_on_worker_lost`, measured above). A
+  shorter timeout would redeliver sooner after a hard crash, but any message unacknowledged for
+  longer while its worker is alive would run twice: a prefetched message waiting behind a task of
+  up to 60 s (refresh-ahead) and then running. Nothing is lost meanwhile: the message stays in the
+  broker, and the key it would rebuild is rebuilt by the next read. So the timeout stays at 120 s,
+  and `unacked_restore_throttle` is 1 so that workers look for such messages every 10 s (kombu's
+  default, 100 s, added up to 100 s more). The silk garbage collection may run up to 180 s; run
+  twice, it deletes nothing more.
+- **Clock skew** (`backend.caching.outage.CLOCK_SKEW_NS`, 1 s): a process that lost writes
+  trusts another process's replay only if the epoch (a timestamp) is over 1 s newer than its last
+  lost write. Hosts whose clocks differ by more would need a larger margin; a replay too many costs
+  a burst of misses, never a stale read.
+- **One beat**: two beats double every periodic task (measured above) and change nothing else;
+  docs/deployment.md says how to keep it at one.
+"""
+
+
+def render(documents: list[dict]) -> str:
+    recorded = sorted(d.get("recorded_at", "") for d in documents)
+    machines = {
+        (d["machine"]["cpus"], round(d["machine"].get("load_avg_1m", 0))) for d in documents if d.get("machine")
+    }
+    cpus = sorted({cpus for cpus, _ in machines})
+    loads = sorted({load for _, load in machines})
+    lines = [
+        "# Reliability",
+        "",
+        "<!-- Generated by `python manage.py reliability_report` from test-artifacts/reliability/*.json,",
+        "     which the tests in tests/reliability/ write. Do not edit by hand: run the tests, then the command. -->",
+        "",
+        "The guarantees of the architecture (read-your-writes, no stale sets, fail open and recover clean) "
+        "checked against the real stack under faults and concurrency: the Procfile's processes under honcho "
+        "(gunicorn with 2 workers, a Celery worker, beat) on PostgreSQL, with the cache and the broker on "
+        "private redis-servers that the tests stop and pause (tests/reliability/). Run them with "
+        "`DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/pytest -m reliability` (CI runs them in "
+        "`make test`), then `python manage.py reliability_report`.",
+        "",
+        f"Figures from the run of {recorded[0][:10] if recorded else NONE}"
+        + (f" on {', '.join(map(str, cpus))} CPU(s)" if cpus else "")
+        + (f", load average {_span(loads)} while they ran" if loads else "")
+        + " (other work was running: the latencies are the machine's as much as the code's; the counts are not).",
+        "",
+        "A *stale read* shows a value older than the last write acknowledged before the read was sent; its "
+        "*staleness* is how long before the read that newer write had been acknowledged. A *lost write* is an "
+        "acknowledged write that the database or a read path does not show at the end. *Failed* counts every "
+        "response other than 2xx; *5xx* the responses of 500 and above other than the 503s a database "
+        "outage calls for, and requests that got no answer.",
+        "",
+        "## Summary",
+        "",
+        *_table(
+            ["fault or check", "outcome", "operations", "failed", "5xx", "stale reads", "lost writes", "staleness s"],
+            [
+                [
+                    _title(d),
+                    d.get("outcome", "?"),
+                    d.get("operations"),
+                    d.get("failed"),
+                    d.get("server_errors", 0),
+                    d.get("stale_reads"),
+                    d.get("lost_writes"),
+                    d.get("longest_staleness_s", 0.0),
+                ]
+                for d in documents
+            ],
+            "llrrrrrr",
+        ),
+        "",
+        f"Totals: {sum(d.get('operations') or 0 for d in documents):,} operations, "
+        f"{sum(d.get('stale_reads') or 0 for d in documents)} stale reads, "
+        f"{sum(d.get('lost_writes') or 0 for d in documents)} lost writes, longest staleness after recovery "
+        f"{max((d.get('longest_staleness_s') or 0.0 for d in documents), default=0.0)} s. The failed requests "
+        "of the PostgreSQL restart are its 503s: a request that needs the database while it is down.",
+        "",
+    ]
+    for document in documents:
+        section = _SECTIONS.get(_section_of(document))
+        lines += [
+            f"## {_title(document)}",
+            "",
+            f"`{document.get('test', document['name'])}`: {document.get('outcome')}.",
+        ]
+        if section is not None:
+            lines += ["", *section(document)]
+        lines.append("")
+    lines += [FINDINGS, TRADE_OFFS]
+    return "\n".join(lines).rstrip() + "\n"
