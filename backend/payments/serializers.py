@@ -2,28 +2,16 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from backend.common.serializers import MAX_ID, JobSummarySerializer, UserSummarySerializer
 from backend.payments.models import Payment
-
-# Ids are 64-bit primary keys: a bigger number is refused as input, never sent to the database.
-MAX_ID = 2**63 - 1
-
-
-class PaymentJobSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    title = serializers.CharField()
-
-
-class PaymentPartySerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    display_name = serializers.CharField(source="profile.display_name")
 
 
 class PaymentOutputSerializer(serializers.ModelSerializer):
     """A payment from a job's client (payer) to one of its accepted workers (payee). ``amount`` is a decimal string."""
 
-    job = PaymentJobSerializer(read_only=True)
-    payer = PaymentPartySerializer(read_only=True)
-    payee = PaymentPartySerializer(read_only=True)
+    job = JobSummarySerializer(read_only=True)
+    payer = UserSummarySerializer(read_only=True)
+    payee = UserSummarySerializer(read_only=True)
 
     class Meta:
         model = Payment

@@ -1,27 +1,15 @@
 from rest_framework import serializers
 
+from backend.common.serializers import MAX_ID, JobSummarySerializer, UserSummarySerializer
 from backend.ratings.models import Review
-
-# Ids are 64-bit primary keys: a bigger number is refused as input, never sent to the database.
-MAX_ID = 2**63 - 1
-
-
-class ReviewJobSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    title = serializers.CharField()
-
-
-class ReviewPartySerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    display_name = serializers.CharField(source="profile.display_name")
 
 
 class ReviewOutputSerializer(serializers.ModelSerializer):
     """A review left by one side of a completed job (reviewer) for the other (reviewee)."""
 
-    job = ReviewJobSerializer(read_only=True)
-    reviewer = ReviewPartySerializer(read_only=True)
-    reviewee = ReviewPartySerializer(read_only=True)
+    job = JobSummarySerializer(read_only=True)
+    reviewer = UserSummarySerializer(read_only=True)
+    reviewee = UserSummarySerializer(read_only=True)
 
     class Meta:
         model = Review
