@@ -265,13 +265,18 @@ def test_hot_phase_errors_and_stale_reads_count_in_the_configuration():
 
 def test_smoke_check_wants_full_to_beat_nocache_and_nothing_wrong():
     doc = _doc()
+    doc["configs"]["nocache"]["queries_per_request"] = 2.9
+    doc["configs"]["full"]["queries_per_request"] = 0.4
     assert check_smoke(doc) == []
 
-    doc["configs"]["full"]["rps"] = 10.0
+    full = doc["configs"]["full"]
+    (full["hot"] if full.get("hot") else full)["rps"] = 10.0
+    full["queries_per_request"] = 3.0
     doc["configs"]["cachalot"]["errors"] = 3
     problems = check_smoke(doc)
 
     assert any("did not beat nocache" in p for p in problems)
+    assert any("the caches saved nothing" in p for p in problems)
     assert any(p.startswith("cachalot: 3 errors") for p in problems)
 
 

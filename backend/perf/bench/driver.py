@@ -507,8 +507,16 @@ def check_smoke(doc: dict) -> list[str]:
             problems.append(f"{name}: {result['errors']} errors ({result['statuses']})")
         if result["stale_reads"]:
             problems.append(f"{name}: {result['stale_reads']} stale reads ({result['stale_examples']})")
-    if "full" in configs and "nocache" in configs and not configs["full"]["rps"] > configs["nocache"]["rps"]:
-        problems.append(
-            f"full ({configs['full']['rps']} req/s) did not beat nocache ({configs['nocache']['rps']} req/s)"
-        )
+    if "full" in configs and "nocache" in configs:
+        full, nocache = configs["full"], configs["nocache"]
+        # Judged on the hot reads (what the caches are for) and on the SQL each request costs: the
+        # mixed rate of a few seconds on small data is too close between the two to gate on.
+        full_rate, nocache_rate = results.hot_rps(full), results.hot_rps(nocache)
+        if not full_rate > nocache_rate:
+            problems.append(f"full ({full_rate} hot reads/s) did not beat nocache ({nocache_rate} hot reads/s)")
+        if not full["queries_per_request"] < nocache["queries_per_request"]:
+            problems.append(
+                f"full ran {full['queries_per_request']} queries per request, nocache "
+                f"{nocache['queries_per_request']}: the caches saved nothing"
+            )
     return problems
