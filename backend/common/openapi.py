@@ -2,8 +2,9 @@
 
 import re
 
+from django.db import models
 from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
-from drf_standardized_errors.openapi_serializers import ClientErrorEnum
+from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum
 from drf_standardized_errors.settings import package_settings as standardized_errors_settings
 from rest_framework import serializers
 
@@ -37,9 +38,27 @@ class ErrorResponse413Serializer(serializers.Serializer):
     errors = Error413Serializer(many=True)
 
 
+class ServiceUnavailableCodeEnum(models.TextChoices):
+    SERVICE_UNAVAILABLE = "service_unavailable"
+
+
+class Error503Serializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=ServiceUnavailableCodeEnum.choices)
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+
+
+class ErrorResponse503Serializer(serializers.Serializer):
+    """The database cannot be reached for the moment (a restart, a failover): nothing was done, retry
+    after the ``Retry-After`` seconds."""
+
+    type = serializers.ChoiceField(choices=ServerErrorEnum.choices)
+    errors = Error503Serializer(many=True)
+
+
 class AutoSchema(StandardizedErrorsAutoSchema):
-    """drf-standardized-errors' schema, plus the 413 of operations that read a request body and the
-    400 of an unknown query parameter."""
+    """drf-standardized-errors' schema, plus the 413 of operations that read a request body, the
+    400 of an unknown query parameter and the 503 of every operation (backend.common.errors)."""
 
     def _should_add_error_response(self, responses: dict, status_code: str) -> bool:
         if status_code == "413":
@@ -49,6 +68,15 @@ class AutoSchema(StandardizedErrorsAutoSchema):
                 and self.get_request_serializer() is not None
             )
         return super()._should_add_error_response(responses, status_code)
+
+    def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):
+        response = super()._get_response_for_code(serializer, status_code, media_types, direction)
+        if isinstance(serializer, ErrorResponse503Serializer) or serializer is ErrorResponse503Serializer:
+            response.setdefault("headers", {})["Retry-After"] = {
+                "schema": {"type": "integer"},
+                "description": "Seconds to wait before retrying.",
+            }
+        return response
 
     def _get_extra_validation_errors(self) -> dict[str | None, set[str]]:
         errors = super()._get_extra_validation_errors()

@@ -369,6 +369,7 @@ SPECTACULAR_SETTINGS = {
         "ErrorCode415Enum": "drf_standardized_errors.openapi_serializers.ErrorCode415Enum.choices",
         "ErrorCode429Enum": "drf_standardized_errors.openapi_serializers.ErrorCode429Enum.choices",
         "ErrorCode500Enum": "drf_standardized_errors.openapi_serializers.ErrorCode500Enum.choices",
+        "ErrorCode503Enum": "backend.common.openapi.ServiceUnavailableCodeEnum.choices",
         "JobStatusEnum": "backend.jobs.models.Job.Status",
         "ApplicationStatusEnum": "backend.jobs.models.Application.Status",
         "PaymentStatusEnum": "backend.payments.models.Payment.Status",
@@ -390,9 +391,13 @@ DRF_STANDARDIZED_ERRORS = {
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
     "EXCEPTION_HANDLER_CLASS": "backend.common.errors.ApiExceptionHandler",
     # The library's defaults plus 413 (a body over DATA_UPLOAD_MAX_MEMORY_SIZE), documented on the
-    # operations that read a body (backend.common.openapi.AutoSchema).
-    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "406", "413", "415", "429", "500"],
-    "ERROR_SCHEMAS": {"413": "backend.common.openapi.ErrorResponse413Serializer"},
+    # operations that read a body, and 503 (the database unreachable: backend.common.errors), on every
+    # operation (backend.common.openapi.AutoSchema).
+    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "406", "413", "415", "429", "500", "503"],
+    "ERROR_SCHEMAS": {
+        "413": "backend.common.openapi.ErrorResponse413Serializer",
+        "503": "backend.common.openapi.ErrorResponse503Serializer",
+    },
 }
 
 # LOGGING

@@ -297,20 +297,35 @@ def test_readme_shows_each_configuration_its_targets_and_the_chart(tmp_path):
 
 
 def test_readme_has_a_scale_section_from_scale_json(tmp_path):
-    row = _config(100.0)
+    # The machine was twice as busy at 10,000 users: floor halved, and so did everything else.
     scale = {
         "machine": {},
         "date": "2026-01-01",
         "params": {"clients": 4, "web_workers": 2, "duration": 1},
-        "scales": {"1000": {"nocache": row, "full": row}, "10000": {"nocache": row, "full": row}},
+        "scales": {
+            "1000": {
+                "floor": _config(1000.0, hit=None),
+                "nocache": _config(100.0, hot_rps=80.0, hit=None),
+                "full": _config(400.0, hot_rps=900.0),
+            },
+            "10000": {
+                "floor": _config(500.0, hit=None),
+                "nocache": _config(50.0, hot_rps=40.0, hit=None),
+                "full": _config(200.0, hot_rps=450.0),
+            },
+        },
     }
     (tmp_path / "scale.json").write_text(json.dumps(scale))
 
     report.write_all(tmp_path)
 
     text = (tmp_path / "README.md").read_text()
-    assert "| 10,000 | `full` |" in text
-    assert (tmp_path / report.SCALE_CHART).exists()
+    rows = {tuple(cell.strip() for cell in line.split("|")[1:3]): line for line in text.splitlines() if "`" in line}
+    # Hot reads alone, as a fraction of floor at the same size: the same at both sizes.
+    for users in ("1,000", "10,000"):
+        assert "| 0.90 |" in rows[(users, "`full`")]
+        assert "| 0.08 |" in rows[(users, "`nocache`")]
+    assert (tmp_path / report.SCALE_CHART).read_bytes()[:4] == b"\x89PNG"
 
 
 # -- stale reads ----------------------------------------------------------------------------------

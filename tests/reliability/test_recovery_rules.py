@@ -7,9 +7,12 @@
 
 import json
 
+import jsonschema
 import pytest
 from django.db import InterfaceError, OperationalError
 from django.test import RequestFactory
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiJsonRenderer
 from rest_framework.views import APIView
 
 from backend.caching import outage
@@ -39,6 +42,44 @@ def test_a_lost_database_connection_is_a_503_in_drf_views(error):
     assert response.status_code == 503
     assert response.data == UNAVAILABLE
     assert response["Retry-After"] == "1"
+
+
+def _json_schema(node):
+    """OpenAPI 3.0's ``nullable`` as JSON Schema's ``null`` type."""
+    if isinstance(node, list):
+        return [_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _json_schema(value) for key, value in node.items()}
+    if node.pop("nullable", False) and "type" in node:
+        node["type"] = [node["type"], "null"]
+    return node
+
+
+def test_every_operation_documents_the_503_it_sends_while_the_database_is_unreachable():
+    rendered = OpenApiJsonRenderer().render(SchemaGenerator().get_schema(request=None, public=True))
+    schema = _json_schema(json.loads(rendered))
+    components = {"components": schema["components"]}
+    operations = [(path, method, op) for path, item in schema["paths"].items() for method, op in item.items()]
+
+    undocumented = [f"{method.upper()} {path}" for path, method, op in operations if "503" not in op["responses"]]
+
+    assert len(operations) > 40
+    assert not undocumented
+    for path, _method, op in operations:
+        if path == "/readyz":  # its 503 is its own report, naming the failing check
+            assert (
+                op["responses"]["503"]["content"]["application/json"]["schema"]
+                == op["responses"]["200"]["content"]["application/json"]["schema"]
+            )
+            assert "headers" not in op["responses"]["503"]
+            continue
+        documented = op["responses"]["503"]
+        body_schema = {**documented["content"]["application/json"]["schema"], **components}
+        jsonschema.validate(UNAVAILABLE, body_schema)
+        assert "Retry-After" in documented["headers"]
+    with pytest.raises(jsonschema.ValidationError):  # the documented body is the 503's, not any error
+        jsonschema.validate({**UNAVAILABLE, "type": "client_error"}, body_schema)
 
 
 def test_a_lost_database_connection_is_a_503_outside_drf_and_anything_else_a_500():

@@ -39,6 +39,7 @@ class Options:
     hot_duration: float | None = None  # default: duration
     clients: int = 16
     web_workers: int = 2
+    web_threads: int = 1
     worker_concurrency: int = 2
     configs: tuple[str, ...] = MAIN_CONFIGS
     seed: int = 1
@@ -219,7 +220,12 @@ class Run:
         env = self.services.env(database, config.env)
         logs = self.workdir / f"{users}u" / config.name
         stack = Stack(
-            env, logs, web_workers=options.web_workers, worker_concurrency=options.worker_concurrency, beat=config.beat
+            env,
+            logs,
+            web_workers=options.web_workers,
+            web_threads=options.web_threads,
+            worker_concurrency=options.worker_concurrency,
+            beat=config.beat,
         )
         try:
             stack.start()

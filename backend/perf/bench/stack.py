@@ -156,6 +156,7 @@ class Stack:
     env: dict[str, str]
     logs: Path
     web_workers: int = 2
+    web_threads: int = 1
     worker_concurrency: int = 2
     beat: bool = False
     port: int = field(default_factory=free_port)
@@ -169,7 +170,7 @@ class Stack:
         log = (self.logs / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
             argv,
-            env={**self.env, "WEB_CONCURRENCY": str(self.web_workers)},
+            env={**self.env, "WEB_CONCURRENCY": str(self.web_workers), "GUNICORN_THREADS": str(self.web_threads)},
             cwd=REPO,
             stdout=log,
             stderr=subprocess.STDOUT,

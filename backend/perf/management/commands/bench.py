@@ -67,6 +67,9 @@ class Command(BaseCommand):
         parser.add_argument("--hot-duration", type=_positive_float, help="measured seconds of hot reads alone")
         parser.add_argument("--clients", type=_positive_int, help="concurrent virtual users (16)")
         parser.add_argument("--web-workers", type=_positive_int, help="gunicorn workers, WEB_CONCURRENCY (2)")
+        parser.add_argument(
+            "--web-threads", type=_positive_int, help="threads per gunicorn worker, GUNICORN_THREADS (1: sync workers)"
+        )
         parser.add_argument("--worker-concurrency", type=_positive_int, help="Celery worker processes (2)")
         parser.add_argument(
             "--configs",
@@ -109,6 +112,7 @@ class Command(BaseCommand):
             hot_duration=o["hot_duration"],
             clients=o["clients"] or (8 if smoke else 16),
             web_workers=o["web_workers"] or 2,
+            web_threads=o["web_threads"] or 1,
             worker_concurrency=o["worker_concurrency"] or 2,
             configs=o["configs"] or default_configs,
             seed=o["seed"],
