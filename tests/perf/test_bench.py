@@ -315,6 +315,10 @@ def test_readme_has_a_scale_section_from_scale_json(tmp_path):
             },
         },
     }
+    for users, rows in scale["scales"].items():
+        slower = 1 if users == "1000" else 2
+        rows["full"]["hot"]["cpu_cores_busy"] = {"web": 2.0, "locust": 0.3}
+        rows["full"]["hot"]["server_app_ms_mean"] = 1.11 * slower
     (tmp_path / "scale.json").write_text(json.dumps(scale))
 
     report.write_all(tmp_path)
@@ -325,6 +329,9 @@ def test_readme_has_a_scale_section_from_scale_json(tmp_path):
     for users in ("1,000", "10,000"):
         assert "| 0.90 |" in rows[(users, "`full`")]
         assert "| 0.08 |" in rows[(users, "`nocache`")]
+    # The cost of one hot read: the server's own time, and web CPU (cores busy x 1,000 / req/s).
+    assert "| 1.11 | 2.22 |" in rows[("1,000", "`full`")]
+    assert "| 2.22 | 4.44 |" in rows[("10,000", "`full`")]
     assert (tmp_path / report.SCALE_CHART).read_bytes()[:4] == b"\x89PNG"
 
 

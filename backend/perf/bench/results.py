@@ -170,10 +170,22 @@ def config_result(mixed: dict, stats: dict | None, hot: dict | None = None, hot_
             "stale_reads": hot["stale_reads"],
             "stale_checks": hot["stale_checks"],
             "requests": hot["requests"],
+            "redis_round_trips_per_request": hot["redis_round_trips_per_request"],
+            "server_app_ms_mean": hot["server_app_ms_mean"],
         }
+        if "cpu_cores_busy" in hot:
+            result["hot"]["cpu_cores_busy"] = hot["cpu_cores_busy"]
         result["errors"] += hot["errors"]
         result["stale_reads"] += hot["stale_reads"]
     return result
+
+
+def web_cpu_ms_per_request(phase: dict | None) -> float | None:
+    """Web workers' CPU per request (cores busy x 1,000 / req/s): the cost of one request on this
+    machine, whatever the queueing in front of it."""
+    if not phase or not phase.get("rps") or "web" not in phase.get("cpu_cores_busy", {}):
+        return None
+    return round(phase["cpu_cores_busy"]["web"] * 1000 / phase["rps"], 3)
 
 
 def hot_rps(result: dict | None) -> float | None:
