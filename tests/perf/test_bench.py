@@ -283,6 +283,8 @@ def test_smoke_check_wants_full_to_beat_nocache_and_nothing_wrong():
 def test_readme_shows_each_configuration_its_targets_and_the_chart(tmp_path):
     doc = _doc()
     doc["note"] = "PROVISIONAL"
+    doc["configs"]["floor"]["cpu_cores_busy"] = {"web": 1.5, "locust": 0.4}
+    doc["configs"]["full"]["hot"]["cpu_cores_busy"] = {"web": 1.8}
     (tmp_path / "results.json").write_text(json.dumps(doc))
 
     report.write_all(tmp_path)
@@ -292,6 +294,11 @@ def test_readme_shows_each_configuration_its_targets_and_the_chart(tmp_path):
     for name in ("`floor`", "`nocache`", "`cachalot`", "`full`", "`full_silk`"):
         assert name in text
     assert "| full hit rate (hot namespaces) | 99.0% | ≥ 97% | met |" in text
+    # Web CPU per request: 1.5 cores at 1,000 req/s; per hot read of full, 1.8 cores at 900 req/s.
+    cost = text.split("### The cost of one request")[1]
+    assert "| `floor` | 1.50 |" in cost
+    full_row = next(line for line in cost.splitlines() if line.startswith("| `full` |"))
+    assert [cell.strip() for cell in full_row.split("|")][4] == "2.00"
     assert (tmp_path / report.CHART).read_bytes()[:4] == b"\x89PNG"
     assert "No scale run yet" in text
 

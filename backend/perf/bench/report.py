@@ -126,6 +126,7 @@ def scale_chart(doc: dict, path: Path) -> None:
     right.set_ylabel("ms per hot read (mean)")
     right.set_yscale("log")
     right.set_title("Cost of one hot read: server time and web CPU")
+    right.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
     right.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
     right.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     for axis in (left, right):
@@ -210,6 +211,28 @@ def _results_section(doc: dict) -> list[str]:
         for name in [n for n in ORDER if n in configs]:
             busy = configs[name].get("cpu_cores_busy", {})
             lines.append(f"| `{name}` | " + " | ".join(_fmt(busy.get(p), 2) for p in parts) + " |")
+    lines += ["", "### The cost of one request", ""]
+    lines += [
+        "The web workers' CPU per request (cores busy x 1,000 / req/s) and the server's own time per request "
+        "(`Server-Timing` app, which includes waiting for PostgreSQL and Redis): what one request costs, "
+        "whatever the queueing in front of it.",
+        "",
+        "| configuration | web CPU per request, ms | server time per request, ms | web CPU per hot read, ms "
+        "| server time per hot read, ms | Redis round trips per hot read |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name in [n for n in ORDER if n in configs]:
+        r = configs[name]
+        hot = r if name == "floor" else (r.get("hot") or {})
+        cells = [
+            f"`{name}`",
+            _fmt(web_cpu_ms_per_request(r), 2),
+            _fmt(r.get("server_app_ms_mean"), 2),
+            _fmt(web_cpu_ms_per_request(hot), 2),
+            _fmt(hot.get("server_app_ms_mean"), 2),
+            _fmt(hot.get("redis_round_trips_per_request"), 2),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     if doc.get("silk"):
         lines += ["", "### Silk's cost", ""]
         lines += [
