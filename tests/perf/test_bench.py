@@ -7,9 +7,11 @@ import random
 import pytest
 
 from backend.perf.bench import cpu, profile, report, results
+from backend.perf.bench.configs import CONFIGS
 from backend.perf.bench.driver import check_smoke, keys_to_warm
 from backend.perf.bench.metrics import ClientMetrics, desc_count, parse_server_timing, percentile
 from backend.perf.bench.staleness import StaleReadChecker
+from backend.perf.management.commands.bench import _with_profile
 from backend.perf.workload import HOT_READ_MIX, Population, Workload
 from tests.assertions import assert_error
 
@@ -576,3 +578,22 @@ def test_floor_answers_staff_too(client_for, staff_user):
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_profile_runs_full_once_more_and_only_that_run_is_sampled():
+    configs = _with_profile(("floor", "nocache", "cachalot", "full"), True)
+
+    assert configs[-1] == "full_profiled"
+    assert [name for name in configs if CONFIGS[name].profiled] == ["full_profiled"]
+    assert CONFIGS["full_profiled"].env == CONFIGS["full"].env
+    assert _with_profile(("full",), False) == ("full",)
+
+
+def test_the_profiled_run_is_kept_out_of_the_figures():
+    doc = _doc()
+    configs = {**doc["configs"], "full_profiled": _config(10.0)}
+
+    document = results.document(machine={}, date="", params=doc["params"], configs=configs)
+
+    assert "full_profiled" not in document["configs"]
+    assert "full_profiled" not in document.get("silk", {})

@@ -15,6 +15,9 @@ class Config:
     prewarm: bool = False
     # After the mixed workload, a phase of hot reads only (the hot endpoints' own throughput).
     hot_phase: bool = True
+    # py-spy samples the web workers during the measured window; its figures are not reported, only
+    # the profile (the sampler's own CPU would otherwise count against the configuration).
+    profiled: bool = False
 
 
 _FULL_ENV = {"CACHALOT_ENABLED": "true", "HOT_CACHE_ENABLED": "true", "HOT_CACHE_WORKER_REBUILD": "true"}
@@ -63,6 +66,16 @@ CONFIGS: dict[str, Config] = {
             beat=True,
             prewarm=True,
             hot_phase=False,
+        ),
+        # Where full's time goes (--profile): full again, with py-spy on the web workers.
+        Config(
+            "full_profiled",
+            "full, with py-spy sampling the web workers (only the profile is kept)",
+            _FULL_ENV,
+            beat=True,
+            prewarm=True,
+            hot_phase=False,
+            profiled=True,
         ),
     )
 }

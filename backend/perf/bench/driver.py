@@ -240,7 +240,7 @@ class Run:
                 population_path=population_path,
                 warmup=options.warmup,
                 duration=options.duration,
-                profile=options.profile and config.name == "full",
+                profile=config.profiled,
             )
             hot = hot_stats = None
             if config.hot_phase:

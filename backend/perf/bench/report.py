@@ -252,7 +252,14 @@ def _results_section(doc: dict) -> list[str]:
     if doc.get("profile", {}).get("samples"):
         prof = doc["profile"]
         lines += ["", "### Profile of `full` (py-spy, web workers, busy time)", ""]
-        lines += [f"{prof['samples']:,} samples.", "", "| layer | share |", "| --- | ---: |"]
+        lines += [
+            f"{prof['samples']:,} samples at 100 Hz over the measured window of a separate run of `full` with the "
+            "same workload (`full_profiled`), so that the sampler's own CPU is in none of the figures above. A "
+            "sample goes to the innermost layer of its stack.",
+            "",
+            "| layer | share |",
+            "| --- | ---: |",
+        ]
         lines += [f"| {name} | {share:.1%} |" for name, share in prof["layers"]]
         lines += ["", "| innermost function | share |", "| --- | ---: |"]
         lines += [f"| `{name}` | {share:.1%} |" for name, share in prof["functions"]]

@@ -244,6 +244,7 @@ def document(*, machine: dict, date: str, params: dict, configs: dict[str, dict]
     add_ratios(configs)
     main = {name: configs[name] for name in ("floor", "nocache", "cachalot", "full") if name in configs}
     silk = {name: configs[name] for name in configs if name.startswith("full_silk")}
+    # full_profiled ran only for its profile (driver's ``profile``): its figures carry py-spy's cost.
     for result in silk.values():
         result["rps_over_full"] = _ratio(result["rps"], configs.get("full", {}).get("rps"))
         result["p50_over_full"] = _ratio(result["p50_ms"], configs.get("full", {}).get("p50_ms"))

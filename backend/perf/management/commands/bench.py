@@ -46,6 +46,13 @@ def _configs(value: str) -> tuple[str, ...]:
     return names
 
 
+def _with_profile(configs: tuple[str, ...], profile: bool) -> tuple[str, ...]:
+    """--profile adds full_profiled, last: its sampler never shares another configuration's window."""
+    if profile and "full_profiled" not in configs:
+        return (*configs, "full_profiled")
+    return configs
+
+
 class Command(BaseCommand):
     help = (
         "Benchmark the real stack (gunicorn, PostgreSQL, Redis, a Celery worker, beat) under the Paeshift workload, "
@@ -80,7 +87,11 @@ class Command(BaseCommand):
         parser.add_argument("--output", type=Path, help="where results go (docs/benchmarks; smoke: the work directory)")
         parser.add_argument("--workdir", type=Path, default=Path("/tmp/paeshift-bench"), help="logs and raw data")
         parser.add_argument("--smoke", action="store_true", help="small data, a few seconds per configuration, checks")
-        parser.add_argument("--profile", action="store_true", help="py-spy on the web workers during full")
+        parser.add_argument(
+            "--profile",
+            action="store_true",
+            help="then full once more with py-spy on the web workers: where its time goes (the profile only)",
+        )
         parser.add_argument("--keep-template", action="store_true", help="keep the seeded database for the next run")
         parser.add_argument("--note", default="", help="a note shown at the top of the README")
         parser.add_argument("--database-url", default=None, help="PostgreSQL server (DATABASE_URL's by default)")
@@ -114,7 +125,7 @@ class Command(BaseCommand):
             web_workers=o["web_workers"] or 2,
             web_threads=o["web_threads"] or 1,
             worker_concurrency=o["worker_concurrency"] or 2,
-            configs=o["configs"] or default_configs,
+            configs=_with_profile(o["configs"] or default_configs, o["profile"]),
             seed=o["seed"],
             workdir=o["workdir"].resolve(),
             database_url=o["database_url"] or os.environ.get("DATABASE_URL") or Options.database_url,
