@@ -344,9 +344,10 @@ make bench BENCH_ARGS="--duration 60 --clients 32 --profile"   # any option of `
 
 The bench creates its own databases on the PostgreSQL server (`bench_tpl_*`, seeded once, and a fresh copy
 `bench_run_*` per configuration, dropped afterwards), uses Redis databases 8 (cache) and 9 (broker) of the Redis
-server, and leaves the logs of every process in `/tmp/paeshift-bench/<date>/`. It takes 12 to 15 minutes at the
-default size on 2 cores (seeding 10,000 users about a minute; building the hot keys of each `full` run 20 s to
-2 min, depending on how busy the machine is).
+server, and leaves the logs of every process in `/tmp/paeshift-bench/<date>/`. On 2 cores `make bench` takes 12
+to 20 minutes (seeding 10,000 users about a minute; building the hot keys of each `full` run 20 s to 2 min,
+depending on how busy the machine is), `--profile` adds 2 to 3 minutes, and `make bench-scale` takes about 22
+minutes (seeding 100,000 users about 4 minutes).
 
 ## What is measured
 
@@ -354,7 +355,8 @@ default size on 2 cores (seeding 10,000 users about a minute; building the hot k
   same middleware, token authentication (served by cachalot), permission check and renderer; no writes.
   `nocache`: cachalot and hot caches off. `cachalot`: cachalot on (read-mostly tables), hot caches off. `full`:
   cachalot and hot caches on, rebuilds by the worker, beat's refresh-ahead. `full_silk` and `full_silk_sampled`:
-  `full` with django-silk recording every request, then sampling as production configures it.
+  `full` with django-silk recording every request, then sampling as production configures it. `full_profiled`
+  (with `--profile`): `full` once more with py-spy sampling the web workers; only its profile is reported.
 - **Workload** (`backend/perf/workload.py`, the one every measurement uses): users drawn from a Zipf distribution
   (exponent 1.1, the same hot users for every client), 95% reads over the six hot endpoints (a quarter through
   their legacy paths) and the open jobs list, 5% writes (payments created and later settled by staff, reviews,
@@ -368,6 +370,8 @@ default size on 2 cores (seeding 10,000 users about a minute; building the hot k
   (the worker's own rebuild, by as many processes as the worker has, as `warm_caches --all` would leave it). Then a
   warm-up, the server's counters reset, and the measured window. Then, except for `floor`, a second window of hot
   reads alone: the throughput of the hot endpoints themselves, which is what the targets compare with `floor`.
+  The configurations run one after another, so a shared machine can be faster for one than for another: compare
+  figures from one run, and a repeat run to see the spread.
 - **Figures.** Throughput and latency percentiles are measured by the client over the window. Errors are non-2xx
   responses (every op of the workload should succeed). SQL queries per request are the server's own count,
   from the `Server-Timing` header of every response. Hit rate and commit-to-warm latency come from the server's
