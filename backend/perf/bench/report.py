@@ -223,7 +223,7 @@ def _results_section(doc: dict) -> list[str]:
     ]
     for name in [n for n in ORDER if n in configs]:
         r = configs[name]
-        hot = r if name == "floor" else (r.get("hot") or {})
+        hot = _hot(r, name) or {}
         cells = [
             f"`{name}`",
             _fmt(web_cpu_ms_per_request(r), 2),
