@@ -8,9 +8,12 @@ import os
 
 import pytest
 from django.core.cache import caches
+from django.test import override_settings
 from rest_framework.test import APIClient
 
+from config.settings.base import redis_cache
 from tests.factories import make_user
+from tests.redis_server import RedisServer
 
 
 def pytest_sessionstart(session):
@@ -80,3 +83,16 @@ def client_for():
         return client
 
     return build
+
+
+@pytest.fixture
+def own_redis():
+    """A private redis-server as the cache, for tests that stop, pause or fill it (the machine's
+    shared Redis is never touched)."""
+    server = RedisServer()
+    server.start()
+    try:
+        with override_settings(CACHES={"default": redis_cache(server.url)}):
+            yield server
+    finally:
+        server.close()

@@ -5,33 +5,25 @@ machine's shared Redis is never touched.
 """
 
 import pytest
-from django.test import override_settings
 
 from backend.caching.breaker import breaker_for
 from backend.caching.models import CacheOutage
-from config.settings.base import redis_cache
-from tests.redis_server import RedisServer
 from workers.cache import recover_cache
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
 
 
 @pytest.fixture
-def own_redis():
-    server = RedisServer()
-    server.start()
+def own_redis(own_redis):
+    """tests/conftest.py's private redis-server, with a closed circuit breaker that retries fast."""
+    breaker = breaker_for("redis")
+    breaker.reset()
+    cooldown, breaker.cooldown = breaker.cooldown, 0.2
     try:
-        with override_settings(CACHES={"default": redis_cache(server.url)}):
-            breaker = breaker_for("redis")
-            breaker.reset()
-            cooldown, breaker.cooldown = breaker.cooldown, 0.2
-            try:
-                yield server
-            finally:
-                breaker.cooldown = cooldown
-                breaker.reset()
+        yield own_redis
     finally:
-        server.close()
+        breaker.cooldown = cooldown
+        breaker.reset()
 
 
 def profile(client, user):

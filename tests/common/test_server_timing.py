@@ -18,9 +18,7 @@ from django.utils import timezone
 from redis.connection import AbstractConnection
 
 from backend.common.server_timing import count_cache_round_trip, measure
-from config.settings.base import redis_cache
 from tests.factories import make_job
-from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.django_db
 
@@ -62,17 +60,6 @@ def redis_commands_sent(monkeypatch):
 def timed():
     with override_settings(SERVER_TIMING_ENABLED=True):
         yield
-
-
-@pytest.fixture
-def own_redis():
-    server = RedisServer()
-    server.start()
-    try:
-        with override_settings(CACHES={"default": redis_cache(server.url)}):
-            yield server
-    finally:
-        server.close()
 
 
 def _job_payload() -> dict:

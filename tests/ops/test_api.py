@@ -14,7 +14,6 @@ from django.test import override_settings
 from backend.caching.breaker import breaker_for
 from config.celery_app import app
 from config.settings.base import redis_cache
-from tests.redis_server import RedisServer
 
 
 def _closed_port() -> int:
@@ -31,17 +30,6 @@ def unreachable_broker():
         yield
     finally:
         app.conf.broker_url = previous
-
-
-@pytest.fixture
-def own_redis():
-    server = RedisServer()
-    server.start()
-    try:
-        with override_settings(CACHES={"default": redis_cache(server.url)}):
-            yield server
-    finally:
-        server.close()
 
 
 # --- /healthz -------------------------------------------------------------------------------

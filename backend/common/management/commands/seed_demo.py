@@ -1,7 +1,5 @@
 """``manage.py seed_demo``: realistic, deterministic demo data (see ``backend.common.demo_data``)."""
 
-import argparse
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -9,16 +7,7 @@ from rest_framework.authtoken.models import Token
 
 from backend.accounts.models import User
 from backend.common import demo_data
-
-
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
-    return number
+from backend.common.argtypes import positive_int
 
 
 class Command(BaseCommand):
@@ -29,7 +18,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--users", type=_positive, default=1000, help="marketplace users to create (default 1000)")
+        parser.add_argument(
+            "--users", type=positive_int, default=1000, help="marketplace users to create (default 1000)"
+        )
         parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
         mode = parser.add_mutually_exclusive_group()
         mode.add_argument("--reset", action="store_true", help="delete every user and all domain data first")

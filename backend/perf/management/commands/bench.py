@@ -10,32 +10,13 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from backend.common.argtypes import positive_int, positive_seconds
 from backend.perf.bench.configs import CONFIGS, DEFAULT_CONFIGS, MAIN_CONFIGS, SCALE_CONFIGS, SCALE_USERS
 from backend.perf.bench.stack import REPO
 
 
-def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
-    return number
-
-
-def _positive_float(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        number = 0.0
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value!r}")
-    return number
-
-
 def _scales(value: str) -> tuple[int, ...]:
-    return tuple(_positive_int(part) for part in value.split(",") if part.strip())
+    return tuple(positive_int(part) for part in value.split(",") if part.strip())
 
 
 def _configs(value: str) -> tuple[str, ...]:
@@ -69,15 +50,15 @@ class Command(BaseCommand):
             f"(default configurations {','.join(SCALE_CONFIGS)}) and writes scale.json",
         )
         parser.add_argument("--scale-series", action="store_true", help=f"--scale {','.join(map(str, SCALE_USERS))}")
-        parser.add_argument("--duration", type=_positive_float, help="measured seconds per configuration (30)")
-        parser.add_argument("--warmup", type=_positive_float, help="warm-up seconds before measuring (10)")
-        parser.add_argument("--hot-duration", type=_positive_float, help="measured seconds of hot reads alone")
-        parser.add_argument("--clients", type=_positive_int, help="concurrent virtual users (16)")
-        parser.add_argument("--web-workers", type=_positive_int, help="gunicorn workers, WEB_CONCURRENCY (2)")
+        parser.add_argument("--duration", type=positive_seconds, help="measured seconds per configuration (30)")
+        parser.add_argument("--warmup", type=positive_seconds, help="warm-up seconds before measuring (10)")
+        parser.add_argument("--hot-duration", type=positive_seconds, help="measured seconds of hot reads alone")
+        parser.add_argument("--clients", type=positive_int, help="concurrent virtual users (16)")
+        parser.add_argument("--web-workers", type=positive_int, help="gunicorn workers, WEB_CONCURRENCY (2)")
         parser.add_argument(
-            "--web-threads", type=_positive_int, help="threads per gunicorn worker, GUNICORN_THREADS (1: sync workers)"
+            "--web-threads", type=positive_int, help="threads per gunicorn worker, GUNICORN_THREADS (1: sync workers)"
         )
-        parser.add_argument("--worker-concurrency", type=_positive_int, help="Celery worker processes (2)")
+        parser.add_argument("--worker-concurrency", type=positive_int, help="Celery worker processes (2)")
         parser.add_argument(
             "--configs",
             type=_configs,
