@@ -12,9 +12,11 @@ class CachingConfig(AppConfig):
         from django.utils.module_loading import autodiscover_modules
 
         from backend.caching import invalidation
+        from backend.common import orm_cache
 
         autodiscover_modules("hot_caches")
         invalidation.connect_signals()
+        orm_cache.install_atomic_guard()
         setting_changed.connect(_reload_cachalot, dispatch_uid="caching:reload_cachalot")
 
 
@@ -23,4 +25,7 @@ def _reload_cachalot(setting: str, **kwargs) -> None:
     if setting.startswith("CACHALOT_"):
         from cachalot.settings import cachalot_settings
 
+        from backend.common import orm_cache
+
         cachalot_settings.reload()
+        orm_cache.install_atomic_guard()  # the reload re-patched Atomic without our guard

@@ -4,6 +4,11 @@ While Redis answers, every call goes through. After a failure (a refused connect
 socket timeout) the breaker opens: for ``cooldown`` seconds calls are not attempted at all, so
 requests fall back to the database at once instead of each waiting out a socket timeout. Then
 one call is let through (half-open); success closes the breaker, failure opens it again.
+
+A probe that never reports (its caller raised something other than a Redis failure, so neither
+``record_success`` nor ``record_failure`` ran) holds the half-open slot for one more ``cooldown``
+only; then the next caller probes. Without that expiry one such exception would keep the breaker
+refusing every call for the rest of the process's life.
 """
 
 import logging
@@ -19,7 +24,7 @@ class CircuitBreaker:
         self.name = name
         self.cooldown = cooldown
         self._opened_at: float | None = None
-        self._probing = False
+        self._probe_started: float | None = None  # set while one caller probes (half-open)
         self._lock = threading.Lock()
         self._on_recovery: list[Callable[[], None]] = []
 
@@ -34,8 +39,11 @@ class CircuitBreaker:
         with self._lock:
             if self._opened_at is None:
                 return True
-            if not self._probing and time.monotonic() - self._opened_at >= self.cooldown:
-                self._probing = True  # half-open: exactly one caller probes
+            now = time.monotonic()
+            probe_due = self._probe_started is None and now - self._opened_at >= self.cooldown
+            probe_abandoned = self._probe_started is not None and now - self._probe_started >= self.cooldown
+            if probe_due or probe_abandoned:
+                self._probe_started = now  # half-open: one caller probes
                 return True
             return False
 
@@ -43,7 +51,7 @@ class CircuitBreaker:
         with self._lock:
             was_closed = self._opened_at is None
             self._opened_at = time.monotonic()
-            self._probing = False
+            self._probe_started = None
         if was_closed:
             logger.warning("cache circuit %s opened: %s", self.name, exc)
 
@@ -54,7 +62,7 @@ class CircuitBreaker:
         with self._lock:
             recovered = self._opened_at is not None
             self._opened_at = None
-            self._probing = False
+            self._probe_started = None
         if recovered:
             logger.warning("cache circuit %s closed: Redis answers again", self.name)
             for callback in self._on_recovery:
@@ -67,7 +75,7 @@ class CircuitBreaker:
     def reset(self) -> None:
         with self._lock:
             self._opened_at = None
-            self._probing = False
+            self._probe_started = None
 
 
 _breakers: dict[str, CircuitBreaker] = {}

@@ -23,7 +23,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import CharField, Model, Value
 from django.db.models.signals import post_delete, post_init, post_save
 
-from backend.caching import registry
+from backend.caching import outage, registry
 from backend.caching.breaker import breaker_for
 from backend.caching.store import get_store
 
@@ -135,7 +135,15 @@ def flush(keys: set[Key]) -> None:
     """Bump the generations of ``keys`` now (read-your-writes), then enqueue their rebuilds."""
     if not keys:
         return
-    result = get_store().bump(keys, window=settings.HOT_CACHE_COALESCE_WINDOW)
+    try:
+        result = get_store().bump(keys, window=settings.HOT_CACHE_COALESCE_WINDOW)
+    except Exception as exc:
+        # The keys have left the connection's batch and the write has committed: a bump that
+        # raised something other than a Redis failure must still leave a record to replay, and
+        # must not stop the transaction's remaining on_commit callbacks (Django drops them).
+        logger.exception("hot-cache invalidation of %d key(s) failed; recorded for replay", len(keys))
+        outage.record_lost_write("default", f"invalidation raised {exc!r}")
+        return
     if result is None:
         return  # Redis unreachable: recorded as an outage, replayed when it is back
     leading, trailing = result

@@ -2,12 +2,12 @@
 
 import time
 
-from cachalot.api import cachalot_disabled
 from drf_standardized_errors.formatter import ExceptionFormatter
 from rest_framework.exceptions import NotFound
 from rest_framework.renderers import JSONRenderer
 
 from backend.caching import registry
+from backend.common.orm_cache import cachalot_off
 from backend.caching.store import Payload, get_store
 
 _renderer = JSONRenderer()
@@ -23,8 +23,9 @@ def render(view: registry.HotView, key_id: int) -> tuple[int, bytes]:
 
     cachalot is off because its table invalidation lands a moment after our generation bump at
     commit: a build in between could read a stale ORM entry and store it under the new generation.
+    A builder that raises leaves cachalot as it found it in this thread (``cachalot_off``).
     """
-    with cachalot_disabled():
+    with cachalot_off():
         data = view.build(key_id)
     if data is None:
         return 404, _not_found_body()

@@ -1,9 +1,11 @@
 """Per-namespace statistics: hits, misses, stale rejects, rebuilds, failures, commit-to-warm latency."""
 
+import os
 import statistics
 
 from backend.caching import registry
 from backend.caching.store import STAT_FIELDS, get_store
+from backend.common.orm_cache import cachalot_state
 
 
 def _percentile(samples: list[float], fraction: float) -> float | None:
@@ -16,7 +18,12 @@ def _percentile(samples: list[float], fraction: float) -> float | None:
 
 
 def collect() -> dict:
-    """``{"namespaces": {ns: {hits, misses, stale_rejects, rebuilds, rebuild_failures, hit_rate, ...}}}``."""
+    """``{"namespaces": {ns: {hits, misses, ...}}, "cachalot": {...}}``.
+
+    The namespaces' counters are shared by every process (kept in Redis); ``cachalot`` is the state
+    of the process and thread that answered: ``{"pid", "enabled", "enabled_in_settings",
+    "open_atomic_levels"}`` (``backend.common.orm_cache.cachalot_state``).
+    """
     raw = get_store().raw_stats(registry.namespaces())
     namespaces = {}
     for ns, (counters, latencies) in raw.items():
@@ -26,7 +33,7 @@ def collect() -> dict:
         row["warm_latency_ms_p50"] = _percentile(latencies, 0.50)
         row["warm_latency_ms_p95"] = _percentile(latencies, 0.95)
         namespaces[ns] = row
-    return {"namespaces": namespaces}
+    return {"namespaces": namespaces, "cachalot": {"pid": os.getpid(), **cachalot_state()}}
 
 
 def reset() -> None:

@@ -49,7 +49,8 @@ class HotCachedMixin:
 
 class CacheStatsView(APIView):
     """Hot-cache statistics per namespace (staff only): hits, misses, stale rejects, rebuilds,
-    rebuild failures, hit rate and commit-to-warm latency (p50/p95 over the last 1,000 rebuilds)."""
+    rebuild failures, hit rate and commit-to-warm latency (p50/p95 over the last 1,000 rebuilds);
+    and whether cachalot serves reads in the web process and thread that answered (``cachalot``)."""
 
     permission_classes = [IsAdminUser]
 
@@ -72,7 +73,16 @@ class CacheStatsView(APIView):
                             "warm_latency_ms_p95": serializers.FloatField(allow_null=True),
                         },
                     )
-                )
+                ),
+                "cachalot": inline_serializer(
+                    "CachalotState",
+                    {
+                        "pid": serializers.IntegerField(),
+                        "enabled": serializers.BooleanField(),
+                        "enabled_in_settings": serializers.BooleanField(),
+                        "open_atomic_levels": serializers.IntegerField(min_value=0),
+                    },
+                ),
             },
         ),
     )

@@ -10,6 +10,9 @@ One header per response, standard names with ``desc``::
   (so a query cachalot answered is not one of them) plus BEGIN / COMMIT / ROLLBACK, i.e. what
   ``django_assert_num_queries`` counts (SAVEPOINTs included).
 - ``cachalot``: ORM reads cachalot answered from the cache instead of the database.
+  Followed by ``, off`` (``cachalot;desc="0 hits, off"``) when cachalot cannot serve reads in the
+  thread that served the request (off in settings, or its per-thread flag off as the response
+  leaves): a thread that lost cachalot to a failed build would say so on its next response.
 - ``redis``: calls to Redis made by the cache layer (a pipeline is one call: one round trip).
   Always 0 on the in-process cache.
 - ``profiler``: EXPLAIN statements a profiler (django-silk explains every query it records) sent
@@ -33,6 +36,8 @@ from contextvars import ContextVar
 from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.db import connections
+
+from backend.common.orm_cache import cachalot_state
 
 
 class RequestMeter:
@@ -184,12 +189,19 @@ def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-def header_value(meter: RequestMeter, *, total_seconds: float, hot_cache_outcome: str | None = None) -> str:
+def header_value(
+    meter: RequestMeter,
+    *,
+    total_seconds: float,
+    hot_cache_outcome: str | None = None,
+    cachalot_enabled: bool | None = None,
+) -> str:
     parts = []
     if hot_cache_outcome:
         parts.append(f'cache;desc="{hot_cache_outcome}"')
     parts.append(f'db;dur={meter.db_seconds * 1000:.2f};desc="{_count(meter.db_queries, "query", "queries")}"')
-    parts.append(f'cachalot;desc="{_count(meter.cachalot_hits, "hit", "hits")}"')
+    cachalot = _count(meter.cachalot_hits, "hit", "hits") + (", off" if cachalot_enabled is False else "")
+    parts.append(f'cachalot;desc="{cachalot}"')
     parts.append(f'redis;desc="{_count(meter.redis_round_trips, "round trip", "round trips")}"')
     if meter.profiler_queries:
         explains = _count(meter.profiler_queries, "EXPLAIN query", "EXPLAIN queries")
@@ -213,5 +225,6 @@ class ServerTimingMiddleware:
             meter,
             total_seconds=time.perf_counter() - start,
             hot_cache_outcome=getattr(response, "hot_cache_outcome", None),
+            cachalot_enabled=cachalot_state()["enabled"],
         )
         return response

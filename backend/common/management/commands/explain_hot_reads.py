@@ -158,9 +158,9 @@ def hot_reads(*, user_id: int, job_id: int) -> list[HotRead]:
 def _without_orm_cache():
     """cachalot would answer a repeated read from the cache, without the query whose SQL is wanted."""
     if apps.is_installed("cachalot"):
-        from cachalot.api import cachalot_disabled
+        from backend.common.orm_cache import cachalot_off
 
-        return cachalot_disabled()
+        return cachalot_off()
     return nullcontext()
 
 
