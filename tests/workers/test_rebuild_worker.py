@@ -6,6 +6,7 @@ with the fresh data and runs no SQL.
 """
 
 import os
+import threading
 import time
 
 import pytest
@@ -68,3 +69,49 @@ def test_worker_rebuilds_after_a_write_and_the_next_read_is_a_fresh_hit(
     assert figures["rebuilds"] >= 1
     assert figures["warm_latency_ms_p50"] is not None
     print(f"commit-to-warm latency with a real worker: p50={figures['warm_latency_ms_p50']} ms")
+
+
+probe_results: list[dict] = []
+
+
+@app.task(name="tests.workers.probe_cachalot", queue="cache")
+def probe_cachalot(token_key: str) -> None:
+    """Runs in the worker's thread: its cachalot state, and what two identical token reads cost."""
+    from rest_framework.authtoken.models import Token
+
+    from backend.common.orm_cache import cachalot_state
+    from backend.common.server_timing import measure
+
+    figures = []
+    for _ in range(2):
+        with measure() as meter:
+            Token.objects.select_related("user").get(key=token_key)
+        figures.append((meter.db_queries, meter.cachalot_hits))
+    probe_results.append({"thread": threading.get_ident(), "state": cachalot_state(), "reads": figures})
+
+
+def test_a_rebuild_that_raises_in_the_worker_leaves_cachalot_on_in_its_thread(real_worker, monkeypatch):
+    from rest_framework.authtoken.models import Token
+
+    from tests.caching.test_thread_state import make_profile_builds_raise
+    from workers.cache import rebuild_hot_key
+
+    user = make_user()
+    token = Token.objects.create(user=user)
+    builder_threads: list[int] = []
+    make_profile_builds_raise(monkeypatch, builder_threads)
+    probe_results.clear()
+
+    # when the worker's rebuild task raises inside the build (then the probe runs, in order: prefetch 1)
+    rebuild_hot_key.apply_async(("profile:user", user.id))
+    probe_cachalot.apply_async((token.key,))
+    deadline = time.monotonic() + 10
+    while not probe_results and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+    # then the same worker thread still reads through cachalot: a miss (1 query), then a hit (0)
+    assert probe_results, "the probe task did not run within 10 s"
+    (probe,) = probe_results
+    assert set(builder_threads) == {probe["thread"]}
+    assert probe["reads"] == [(1, 0), (0, 1)]
+    assert probe["state"]["enabled"] is True
