@@ -1,9 +1,15 @@
-"""Read path: one round trip for generation, epoch and payload; stored bytes on a hit, no SQL."""
+"""Read path: one round trip for generation, epoch and payload; stored bytes on a hit, no SQL.
+
+Conditional GET: ``If-None-Match`` is answered here for every hot view (hit or freshly built),
+with the payload's body-hash ETag. The other preconditions (``If-Match``, ``If-Modified-Since``...)
+are not evaluated: hot views are read-only and carry no ``Last-Modified``.
+"""
 
 import time
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotModified
+from django.utils.http import parse_etags
 
 from backend.caching import registry
 from backend.caching.rebuild import build_payload, render
@@ -12,25 +18,45 @@ from backend.caching.store import Payload, get_store
 CONTENT_TYPE = "application/json"
 
 
-def etag(gen: bytes, epoch: bytes) -> str:
-    return f'W/"{epoch.decode()}.{gen.decode()}"'
+def etag(payload: Payload) -> str:
+    """``W/"<32 hex digits>"``: a hash of the body, so the tag is opaque (no timestamp, no epoch)
+    and changes exactly when the representation does, not when a write touched the key without
+    changing what it shows (a login's ``last_login``) or an outage's replay rebuilt it unchanged.
+    Weak, because the bytes on the wire may be re-encoded (compressed) on the way out."""
+    return f'W/"{payload.digest.decode()}"'
 
 
 def _valid(payload: Payload | None, gen: bytes | None, epoch: bytes) -> bool:
     return payload is not None and gen is not None and payload.gen == gen and payload.epoch == epoch
 
 
-def _response(payload: Payload, outcome: str) -> HttpResponse:
-    response = HttpResponse(payload.body, status=payload.status, content_type=CONTENT_TYPE)
+def _none_match(request, tag: str) -> bool:
+    """Whether ``If-None-Match`` names ``tag``: RFC 9110 13.1.2, weak comparison (8.8.3.2).
+
+    ``*`` matches any current representation; ``"x"`` matches ``W/"x"`` and the reverse; a list
+    matches if one member does. Django's ``parse_etags`` keeps only well-formed entries, so a
+    malformed header (or member) matches nothing and the full response is sent.
+    """
+    header = request.META.get("HTTP_IF_NONE_MATCH")
+    if not header:
+        return False
+    candidates = parse_etags(header)
+    if candidates == ["*"]:
+        return True
+    opaque = tag.removeprefix("W/")
+    return any(candidate.removeprefix("W/") == opaque for candidate in candidates)
+
+
+def _response(request, payload: Payload, outcome: str) -> HttpResponse:
+    """The payload as a response: 304 without a body when the client's ``If-None-Match`` names it."""
+    if payload.status == 200 and _none_match(request, etag(payload)):
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(payload.body, status=payload.status, content_type=CONTENT_TYPE)
     if payload.status == 200:
-        response["ETag"] = etag(payload.gen, payload.epoch)
+        response["ETag"] = etag(payload)
     response.hot_cache_outcome = outcome
     return response
-
-
-def _if_none_match(request) -> set[str]:
-    header = request.META.get("HTTP_IF_NONE_MATCH", "")
-    return {tag.strip() for tag in header.split(",") if tag.strip()}
 
 
 def respond(request, namespace: str, key_id: int) -> HttpResponse:
@@ -38,20 +64,10 @@ def respond(request, namespace: str, key_id: int) -> HttpResponse:
     view = registry.get(namespace)
     store = get_store()
 
-    tags = _if_none_match(request)
-    if tags:
-        gen, epoch = store.read_generation(namespace, key_id)
-        if gen is not None and etag(gen, epoch) in tags:
-            store.count(namespace, "hits")
-            response = HttpResponseNotModified()
-            response["ETag"] = etag(gen, epoch)
-            response.hot_cache_outcome = "hit"
-            return response
-
     result = store.read(namespace, key_id, record_access=True)
     if _valid(result.payload, result.gen, result.epoch):
         store.count(namespace, "hits")
-        return _response(result.payload, "hit")
+        return _response(request, result.payload, "hit")
 
     store.count(namespace, "misses")
     if result.payload is not None:
@@ -61,10 +77,10 @@ def respond(request, namespace: str, key_id: int) -> HttpResponse:
         response = HttpResponse(body, status=status, content_type=CONTENT_TYPE)
         response.hot_cache_outcome = "bypass"
         return response
-    return _miss(view, key_id, result.gen, result.epoch)
+    return _miss(request, view, key_id, result.gen, result.epoch)
 
 
-def _miss(view: registry.HotView, key_id: int, gen: bytes | None, epoch: bytes) -> HttpResponse:
+def _miss(request, view: registry.HotView, key_id: int, gen: bytes | None, epoch: bytes) -> HttpResponse:
     store = get_store()
     namespace = view.namespace
     locked = store.acquire_lock(namespace, key_id, settings.HOT_CACHE_LOCK_TIMEOUT)
@@ -76,7 +92,7 @@ def _miss(view: registry.HotView, key_id: int, gen: bytes | None, epoch: bytes) 
             time.sleep(0.005)
             result = store.read(namespace, key_id, record_access=False)
             if _valid(result.payload, result.gen, result.epoch):
-                return _response(result.payload, "miss")
+                return _response(request, result.payload, "miss")
     try:
         if gen is None:
             gen, epoch = store.ensure_generation(namespace, key_id)
@@ -87,7 +103,7 @@ def _miss(view: registry.HotView, key_id: int, gen: bytes | None, epoch: bytes) 
             return response
         payload = build_payload(view, key_id, gen, epoch)
         store.store(namespace, key_id, payload, view.effective_ttl)
-        return _response(payload, "miss")
+        return _response(request, payload, "miss")
     finally:
         if locked:
             store.release_lock(namespace, key_id)

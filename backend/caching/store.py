@@ -5,8 +5,9 @@ Keys (raw Redis keys, outside Django's cache key scheme so that one pipeline can
 - ``hc:{ns}:{id}:g``  generation: a time-based value (ns since the epoch), replaced on every
   invalidation. Equality is all that matters; being time-based means that a counter lost to
   eviction is recreated with a value no old payload carries.
-- ``hc:{ns}:{id}:p``  payload: ``b"{epoch}|{gen}|{status}|{built_ms}|" + body``. Served only while
-  its generation and epoch are the current ones.
+- ``hc:{ns}:{id}:p``  payload: ``b"{epoch}|{gen}|{status}|{built_ms}|{digest}|" + body``. Served only
+  while its generation and epoch are the current ones. ``digest`` (32 hex digits, a hash of the
+  body) is the ETag: computed once when the payload is built, so a hit or a 304 hashes nothing.
 - ``hc:{ns}:{id}:q`` / ``:t``  coalescing markers (leading and trailing rebuild pending).
 - ``hc:{ns}:{id}:l``  short build lock, so concurrent misses do not all hit the database.
 - ``hc:epoch``  bumped after a cache outage: every payload stored before it becomes unservable.
@@ -17,6 +18,8 @@ Every Redis call goes through the shared circuit breaker: while Redis is down, r
 miss and writes report failure, instantly.
 """
 
+import hashlib
+import re
 import threading
 import time
 from collections import Counter, defaultdict
@@ -51,6 +54,14 @@ def new_generation() -> bytes:
     return str(time.time_ns()).encode()
 
 
+def body_digest(body: bytes) -> bytes:
+    """32 hex digits that change exactly when ``body`` does (BLAKE2b, 128 bits: collisions are not a concern)."""
+    return hashlib.blake2b(body, digest_size=16).hexdigest().encode()
+
+
+_DIGEST = re.compile(rb"[0-9a-f]{32}")
+
+
 @dataclass(frozen=True)
 class Payload:
     epoch: bytes
@@ -58,17 +69,26 @@ class Payload:
     status: int
     built_ms: int
     body: bytes
+    digest: bytes = b""  # computed from ``body`` when not given
+
+    def __post_init__(self) -> None:
+        if not self.digest:
+            object.__setattr__(self, "digest", body_digest(self.body))
 
     def encode(self) -> bytes:
-        return b"%s|%s|%d|%d|" % (self.epoch, self.gen, self.status, self.built_ms) + self.body
+        return b"%s|%s|%d|%d|%s|" % (self.epoch, self.gen, self.status, self.built_ms, self.digest) + self.body
 
     @classmethod
     def decode(cls, raw: bytes | None) -> "Payload | None":
+        """The payload, or None for nothing or anything else (a payload stored before the digest
+        field existed fails the digest check, so it is a miss and is rebuilt, never misread)."""
         if not raw:
             return None
         try:
-            epoch, gen, status, built_ms, body = raw.split(b"|", 4)
-            return cls(epoch, gen, int(status), int(built_ms), body)
+            epoch, gen, status, built_ms, digest, body = raw.split(b"|", 5)
+            if not _DIGEST.fullmatch(digest):
+                return None
+            return cls(epoch, gen, int(status), int(built_ms), body, digest)
         except ValueError:
             return None
 
