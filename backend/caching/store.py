@@ -202,11 +202,22 @@ class RedisStore:
         return values[0], values[1] or b"0"
 
     def store(self, ns: str, key_id: int, payload: Payload, ttl: float, *, latency_ms: float | None = None) -> bool:
+        """Store ``payload`` for ``ttl`` seconds (a 404 for ``HOT_CACHE_NOT_FOUND_TTL`` at most, its
+        generation too) and keep the namespace's popularity set to ``HOT_CACHE_POPULARITY_KEEP``
+        members: what a stream of requests for ids that do not exist can leave behind is bounded."""
         counts = pending_counters.drain()
+        found = payload.status == 200
+        ttl_ms = int((ttl if found else min(ttl, settings.HOT_CACHE_NOT_FOUND_TTL)) * 1000)
 
         def op(client):
             pipe = client.pipeline(transaction=False)
-            pipe.set(payload_key(ns, key_id), payload.encode(), px=int(ttl * 1000))
+            pipe.set(payload_key(ns, key_id), payload.encode(), px=ttl_ms)
+            if not found:
+                # Shortening a generation is always safe: a missing generation is recreated
+                # with a new value, so a payload can only lose its validity, never regain it.
+                pipe.pexpire(gen_key(ns, key_id), ttl_ms)
+                pipe.zrem(f"hc:pop:{ns}", key_id)
+            pipe.zremrangebyrank(f"hc:pop:{ns}", 0, -(settings.HOT_CACHE_POPULARITY_KEEP + 1))
             if latency_ms is not None:
                 pipe.lpush(f"hc:lat:{ns}", round(latency_ms, 3))
                 pipe.ltrim(f"hc:lat:{ns}", 0, LATENCY_WINDOW - 1)
@@ -405,6 +416,15 @@ class LocalStore:
 
     def store(self, ns: str, key_id: int, payload: Payload, ttl: float, *, latency_ms: float | None = None) -> bool:
         with self._lock:
+            if payload.status != 200:  # the same bounds as RedisStore.store
+                ttl = min(ttl, settings.HOT_CACHE_NOT_FOUND_TTL)
+                generation = self._get(gen_key(ns, key_id))
+                if generation is not None:
+                    self._set(gen_key(ns, key_id), generation, ttl)
+                self._popularity[ns].pop(key_id, None)
+            popularity = self._popularity[ns]
+            if len(popularity) > settings.HOT_CACHE_POPULARITY_KEEP:
+                self._popularity[ns] = Counter(dict(popularity.most_common(settings.HOT_CACHE_POPULARITY_KEEP)))
             self._set(payload_key(ns, key_id), payload.encode(), ttl)
             if latency_ms is not None:
                 samples = self._latency[ns]

@@ -218,6 +218,10 @@ HOT_CACHE_WORKER_REBUILD = env.bool("HOT_CACHE_WORKER_REBUILD", default=True)
 # A burst of writes to one key within this many seconds enqueues at most two rebuilds.
 HOT_CACHE_COALESCE_WINDOW = env.float("HOT_CACHE_COALESCE_WINDOW", default=1.0)
 HOT_CACHE_GENERATION_TTL = 2 * 24 * 3600
+# A key whose build found nothing (404: an unknown or inactive id) keeps its generation and its
+# cached 404 this many seconds at most, so what anonymous requests for random ids leave in Redis
+# is bounded by this lifetime x their rate (docs/caching.md, "Bounds").
+HOT_CACHE_NOT_FOUND_TTL = env.float("HOT_CACHE_NOT_FOUND_TTL", default=60.0)
 # Concurrent misses on one key: one builds (lock held at most this long), the rest wait this long.
 HOT_CACHE_LOCK_TIMEOUT = 2.0
 HOT_CACHE_LOCK_WAIT = 0.1
