@@ -73,7 +73,7 @@ def install_atomic_guard() -> None:
 
     Idempotent. cachalot re-patches ``Atomic`` when its settings are reloaded (its ``unpatch`` undoes
     one ``__wrapped__`` layer): our wrapper's ``__wrapped__`` is Django's own method, so an unpatch
-    removes both layers and the reload hook in ``apps.py`` installs the guard again.
+    removes both layers and the reload hook in ``backend/caching/apps.py`` installs the guard again.
     """
     from cachalot.cache import cachalot_caches
 
