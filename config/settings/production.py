@@ -9,7 +9,7 @@ import re
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, MIDDLEWARE, OPS_PATHS, STORAGES, env
+from .base import DATABASES, MIDDLEWARE, OPS_PATHS, REST_FRAMEWORK, STORAGES, env
 
 
 def _required(name: str, purpose: str) -> str:
@@ -69,6 +69,14 @@ SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# CLIENT ADDRESSES
+# https://www.django-rest-framework.org/api-guide/throttling/#how-clients-are-identified
+# Rate limits count per client address: the last X-Forwarded-For entry, which the platform's router
+# appends (one proxy). Behind a CDN or load balancer that appends too, set DJANGO_NUM_PROXIES=2; with
+# none in front (gunicorn reached directly), 0. Entries left of the trusted ones are the client's
+# own and never read (backend/common/throttling.py).
+REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=1)}
 
 # STATIC
 # https://whitenoise.readthedocs.io/en/stable/django.html
