@@ -1,5 +1,8 @@
 """Rate limits that hold under concurrency, during a Redis outage, and for anonymous reads.
 
+Anonymous reads: every route the access matrix lets an anonymous caller read is limited per
+client address (``DJANGO_ANON_THROTTLE_RATE``); the health probes never are.
+
 Concurrency runs against a real gunicorn (2 worker processes x 8 threads) on a private
 redis-server: a burst of requests released together by a barrier, from one client, is counted
 exactly (DRF's own throttle reads and writes back a list, so a burst got through whole), and
@@ -21,6 +24,7 @@ from rest_framework.test import APIClient
 from backend.common import throttling
 from tests.assertions import assert_error
 from tests.redis_server import RedisServer, _free_port
+from tests.security.test_access_matrix import MATRIX
 
 ROOT = Path(__file__).resolve().parents[2]
 LIMIT = 10
@@ -175,3 +179,42 @@ def test_during_a_redis_outage_each_process_keeps_the_limit_and_nothing_fails(ow
     response = client.post("/api/v1/auth/token/", {"email": user.email, "password": "guess"})
     assert_error(response, 429, code="throttled")
     assert int(response["Retry-After"]) > 0
+
+
+# --- anonymous reads -------------------------------------------------------------------------
+
+ANON_RATE = 2
+PROBES = {"healthz", "readyz"}
+# Every route an anonymous caller may read (the access matrix's public GETs), the probes apart.
+ANONYMOUS_READS = [row for row in MATRIX if row.method == "GET" and row.expected[0] == 200 and row.route not in PROBES]
+
+
+@pytest.fixture
+def anon_rate_of_two(settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": f"{ANON_RATE}/min"},
+    }
+
+
+@pytest.mark.usefixtures("anon_rate_of_two")
+@pytest.mark.parametrize("row", ANONYMOUS_READS, ids=lambda row: row.id)
+def test_anonymous_reads_are_limited_per_client_address(world, row):
+    path = row.path.format(**world.path_values())
+    for n in range(ANON_RATE):
+        response = APIClient().get(path, HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
+        assert response.status_code == 200, response.content
+
+    response = APIClient().get(path, HTTP_X_FORWARDED_FOR="198.51.100.99")
+    assert_error(response, 429, code="throttled")
+    assert int(response["Retry-After"]) > 0
+    # another address, and a caller with a token, are not held back
+    assert APIClient(REMOTE_ADDR="10.0.0.9").get(path).status_code == 200
+    assert APIClient().get(path, HTTP_AUTHORIZATION=f"Token {world.tokens['stranger']}").status_code == 200
+
+
+@pytest.mark.usefixtures("anon_rate_of_two")
+@pytest.mark.parametrize("path", sorted(f"/{probe}" for probe in PROBES))
+def test_the_health_probes_are_never_limited(db, path):
+    for _ in range(ANON_RATE * 3):
+        assert APIClient().get(path).status_code == 200
