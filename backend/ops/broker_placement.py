@@ -13,7 +13,8 @@ broker's writes too. So the broker is reported when
   one server).
 
 A broker that is not Redis (RabbitMQ: ``amqp://``) never evicts. A server that does not answer
-is not judged here: ``/readyz``'s broker check reports it.
+(the release step may run before it does) is judged by its URL alone; ``/readyz``'s broker check
+reports it down.
 """
 
 import contextlib
@@ -70,15 +71,15 @@ def problems(broker_url: str, cache_url: str | None, *, timeout: float = 1.0) ->
     """``[(code, message)]`` for the broker at ``broker_url`` next to the cache at ``cache_url``.
 
     ``cache_url`` is None when the cache is not Redis. Opens one short-lived connection to each
-    Redis server (``timeout`` seconds at most per call); an unreachable server is not judged.
+    Redis server (``timeout`` seconds at most per call); an unreachable one is judged by its URL.
     """
     if urlsplit(broker_url).scheme not in REDIS_SCHEMES:
         return []
     found = []
     try:
         broker_id, policy = _ask(broker_url, timeout)
-    except (redis.RedisError, OSError):
-        return []
+    except (redis.RedisError, OSError):  # unreachable: only the URLs can tell
+        broker_id, policy = None, None
     if policy is not None and policy != "noeviction":
         found.append((BROKER_EVICTS, MESSAGES[BROKER_EVICTS].format(policy=policy)))
     if cache_url and urlsplit(cache_url).scheme in REDIS_SCHEMES:

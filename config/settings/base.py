@@ -274,8 +274,11 @@ def with_silk_middleware(middleware: list[str]) -> list[str]:
 
 # CELERY
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
-# The broker defaults to the next database number on the cache's Redis server (redis://h/0 ->
-# redis://h/1): the cache may be evicted under memory pressure, the broker must never be.
+# Outside production the broker defaults to the next database number on the cache's Redis server
+# (redis://h/0 -> redis://h/1): fine for development and tests, whose Redis has no maxmemory. The
+# broker must never be evicted, and eviction is per server, not per database: production requires
+# CELERY_BROKER_URL (RabbitMQ, or a Redis server of its own with noeviction), and `check --deploy`
+# and /readyz report a broker that can be evicted (backend/ops/broker_placement.py).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=_next_redis_db_url(REDIS_URL) if REDIS_URL else "memory://")
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True

@@ -42,9 +42,15 @@ DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
 )
 
 # CACHES and CELERY
-# base.py configured the Redis cache from REDIS_URL and the broker from CELERY_BROKER_URL, which
-# defaults to the next database number of REDIS_URL (the broker must never be evicted).
-_required("REDIS_URL", "the Redis URL of the cache, e.g. redis://host:6379/0 (the broker defaults to /1)")
+# base.py configured the Redis cache from REDIS_URL. The broker has no default here: it must never
+# be evicted, and a database number of the cache's server is evicted with the cache (eviction is per
+# server). The release's `check --deploy` refuses a broker that can be (backend/ops/checks.py).
+_required("REDIS_URL", "the Redis URL of the cache, e.g. redis://cache-host:6379/0")
+CELERY_BROKER_URL = _required(
+    "CELERY_BROKER_URL",
+    "a broker that never evicts: RabbitMQ (amqp://user:password@host:5672/vhost) or a Redis server of its "
+    "own with maxmemory-policy noeviction (redis://broker-host:6379/0), never the cache's server",
+)
 CELERY_TASK_ALWAYS_EAGER = False
 # The platform sends SIGTERM, then SIGKILL 30 s later. The Procfile's worker maps SIGTERM to a
 # cold shutdown (REMAP_SIGTERM=SIGQUIT) preceded by this soft shutdown: running tasks get up to
