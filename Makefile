@@ -8,6 +8,8 @@ REQUIREMENTS := requirements/base.txt requirements/production.txt requirements/l
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STATIC_MANIFEST := staticfiles/staticfiles.json
+# `make up`'s broker unless CELERY_BROKER_URL is set: RabbitMQ's local default.
+LOCAL_BROKER_URL := amqp://guest:guest@127.0.0.1:5672//
 
 .PHONY: run up up-env test lint format migrate seed venv clean perf-report bench bench-smoke bench-scale
 
@@ -45,7 +47,8 @@ format: venv
 	$(BIN)/ruff format .
 
 # `make up`: the Procfile's processes on this machine, as a platform runs them, against the PostgreSQL
-# and Redis of DATABASE_URL and REDIS_URL, with production settings: the build step
+# and Redis of DATABASE_URL and REDIS_URL and the broker of CELERY_BROKER_URL (default: RabbitMQ on
+# this machine; never REDIS_URL's server, which the deploy checks refuse), with production settings: the build step
 # (collectstatic), the release (deploy checks, migrations), then web, worker and beat under honcho.
 # Plain HTTP on localhost, so no redirect to HTTPS; a secret key is made up unless
 # DJANGO_SECRET_KEY is set. Ctrl+C stops all three. See docs/deployment.md.
@@ -54,6 +57,7 @@ up: up-env venv $(STATIC_MANIFEST)
 	export PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) DJANGO_SETTINGS_MODULE=config.settings.production; \
 	export DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}"; \
 	export DJANGO_ALLOWED_HOSTS="$${DJANGO_ALLOWED_HOSTS:-localhost,127.0.0.1}"; \
+	export CELERY_BROKER_URL="$${CELERY_BROKER_URL:-$(LOCAL_BROKER_URL)}"; \
 	honcho -f Procfile start release; \
 	echo ""; \
 	echo "  Paeshift API      http://$(HOST):$(PORT)/api/v1/   (readiness: /readyz)"; \
@@ -66,11 +70,12 @@ up: up-env venv $(STATIC_MANIFEST)
 $(STATIC_MANIFEST): $(VENV)/.installed
 	DJANGO_SETTINGS_MODULE=config.settings.production DJANGO_SECRET_KEY=collectstatic-only-not-a-secret \
 	DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost:6379/0 DJANGO_ALLOWED_HOSTS=localhost \
+	CELERY_BROKER_URL=amqp://build@localhost:5672// \
 	$(BIN)/python manage.py collectstatic --noinput --clear --verbosity 0
 
 up-env:
 	@test -n "$$DATABASE_URL" || { echo "make up needs DATABASE_URL, e.g. export DATABASE_URL=postgres://postgres@127.0.0.1:5432/paeshift" >&2; exit 2; }
-	@test -n "$$REDIS_URL" || { echo "make up needs REDIS_URL, e.g. export REDIS_URL=redis://127.0.0.1:6379/0 (the broker uses /1)" >&2; exit 2; }
+	@test -n "$$REDIS_URL" || { echo "make up needs REDIS_URL, e.g. export REDIS_URL=redis://127.0.0.1:6379/0 (the cache; the broker is CELERY_BROKER_URL, default $(LOCAL_BROKER_URL))" >&2; exit 2; }
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

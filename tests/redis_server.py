@@ -21,7 +21,8 @@ def _free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self) -> None:
+    def __init__(self, *options: str) -> None:
+        """``options``: more redis-server arguments, e.g. ``"--maxmemory-policy", "allkeys-lru"``."""
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (the fault tests need their own Redis)")
@@ -29,6 +30,7 @@ class RedisServer:
         self.port = _free_port()
         self.dir = tempfile.mkdtemp(prefix="paeshift-redis-")
         self.process: subprocess.Popen | None = None
+        self.options = list(options)
 
     @property
     def url(self) -> str:
@@ -37,7 +39,7 @@ class RedisServer:
     def start(self) -> None:
         options = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         self.process = subprocess.Popen(
-            [self.binary, *options, "--dir", self.dir],
+            [self.binary, *options, *self.options, "--dir", self.dir],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -54,6 +54,10 @@ def with_path(url: str, path: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
 
 
+def _next_db(url: str) -> str:
+    return with_path(url, f"/{int(urlsplit(url).path.strip('/') or 0) + 1}")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -63,7 +67,8 @@ def free_port() -> int:
 def stack_environment(database_url: str, cache_url: str, port: int, workdir: Path, **extra: str) -> dict[str, str]:
     """The environment of the stack's processes: production settings, nothing of the test run's own.
 
-    The broker is the next database number of ``cache_url`` unless ``extra`` sets CELERY_BROKER_URL.
+    The broker is the next database number of ``cache_url`` unless ``extra`` sets CELERY_BROKER_URL
+    (production requires the variable; its deploy checks refuse that placement, /readyz warns of it).
     """
     env = {
         name: value
@@ -82,6 +87,7 @@ def stack_environment(database_url: str, cache_url: str, port: int, workdir: Pat
         REDIS_URL=cache_url,
         SERVER_TIMING_ENABLED="true",
         CELERY_BEAT_SCHEDULE_FILE=str(workdir / "celerybeat-schedule"),
+        CELERY_BROKER_URL=_next_db(cache_url),
     )
     env.update(extra)
     return env

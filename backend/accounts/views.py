@@ -4,7 +4,6 @@ from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from backend.accounts import selectors, services
@@ -21,11 +20,12 @@ from backend.accounts.serializers import (
 from backend.caching.views import HotCachedMixin
 from backend.common.access import ensure_owner_or_staff
 from backend.common.openapi import LEGACY_DESCRIPTION
+from backend.common.throttling import AuthRateThrottle
 
 
 class _AuthThrottled(APIView):
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "auth"
+    # The auth limit only: stricter than the anonymous one, and logout counts per user.
+    throttle_classes = [AuthRateThrottle]
 
 
 # Raised by the service, not by the input serializer, so declared here for the schema.

@@ -15,10 +15,20 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, InterfaceError, OperationalError
 from drf_standardized_errors.handler import ExceptionHandler
 from rest_framework import exceptions
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.settings import api_settings
 
 
 class ApiExceptionHandler(ExceptionHandler):
+    def get_response(self, exc, data):
+        # An error is JSON even from a view that renders something else on success (the schema's
+        # YAML, Swagger UI's HTML page): a 429 from /api/schema/ is the same shape as anywhere.
+        request = self.context.get("request")
+        renderer = getattr(request, "accepted_renderer", None)
+        if request is not None and not isinstance(renderer, JSONRenderer | BrowsableAPIRenderer):
+            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
+        return super().get_response(exc, data)
+
     def convert_known_exceptions(self, exc: Exception) -> Exception:
         if isinstance(exc, DjangoValidationError):
             if hasattr(exc, "error_dict"):

@@ -14,7 +14,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.ops import probes
+from backend.ops import broker_placement, probes
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,15 @@ _ReadinessSerializer = inline_serializer(
             "ReadinessChecks",
             {name: serializers.CharField(help_text="`ok` or `failed`.") for name in READINESS_CHECKS},
         ),
+        "warnings": serializers.ListField(
+            child=serializers.CharField(),
+            required=False,
+            help_text=(
+                "Present only when something is wrong that does not stop this process from serving: "
+                "`broker_evicts` (the broker's Redis server may evict queued tasks), `broker_shares_cache_server` "
+                "(the broker is on the cache's Redis server). `check --deploy` fails the release for the same."
+            ),
+        ),
     },
 )
 
@@ -69,12 +78,21 @@ class LivenessView(_ProbeView):
         return Response({"status": OK})
 
 
+def _warnings() -> list[str]:
+    try:
+        return broker_placement.readiness_warnings()
+    except Exception as exc:  # a probe must answer whatever the check does
+        logger.warning("broker placement check failed: %r", exc)
+        return []
+
+
 class ReadinessView(_ProbeView):
     """Readiness: the database, the cache (Redis) and the Celery broker each answered a round trip just now.
 
     200 when all three did; 503 otherwise, with `status: failed` and each failing part marked
     `failed` in `checks` (details go to the server's log, not to the caller). Send traffic to
-    this process only while it answers 200.
+    this process only while it answers 200. `warnings` lists what is wrong without stopping this
+    process from serving (the broker where it can be evicted); alert on it.
     """
 
     @extend_schema(
@@ -95,7 +113,12 @@ class ReadinessView(_ProbeView):
             else:
                 checks[name] = OK
         ready = all(result == OK for result in checks.values())
+        body = {"status": OK if ready else FAILED, "checks": checks}
+        # Reported, not a readiness failure: every process shares the configuration, so failing
+        # readiness would take the whole API out of the load balancer for a risk.
+        if warnings := _warnings():
+            body["warnings"] = warnings
         return Response(
-            {"status": OK if ready else FAILED, "checks": checks},
+            body,
             status=status.HTTP_200_OK if ready else status.HTTP_503_SERVICE_UNAVAILABLE,
         )

@@ -293,6 +293,36 @@ TRADE_OFFS = """\
   docs/deployment.md says how to keep it at one.
 """
 
+LIMITS = """\
+## Rate limits and where the broker lives
+
+- **Who a client is.** Rate limits count the address the outermost trusted proxy saw
+  (`DJANGO_NUM_PROXIES`: 0 by default, 1 in production for the platform's router), per /64 for IPv6,
+  per user once logged in. Before, the `auth` limit keyed on the raw `X-Forwarded-For` header: a new
+  value per request removed it (40 wrong passwords, no 429). `tests/security/test_auth.py` tries 7
+  forwarding-header spoofs (new `X-Forwarded-For`, changing chains, two headers, `X-Real-IP`,
+  `Forwarded`, garbage, IPv4-mapped IPv6) against each of the 7 endpoints that take a password or
+  create an account (API register, token, logout; admin login, password change, set password, add
+  user), with and without a router: 98 cases, each throttled at the limit.
+- **Concurrent excess: none.** Counting is an atomic `INCR` per client and fixed window in Redis. 40
+  requests from one client released together against gunicorn (2 processes x 8 threads) get exactly the
+  limit of 10 through, with or without spoofed headers (`tests/security/test_throttling.py`); DRF's own
+  throttle (read a list, write it back) let 28 to 40 of 40 through. A fixed window lets a client make up
+  to twice the rate in a span that straddles two windows (the end of one, the start of the next).
+- **During a Redis outage** (stopped, or out of memory with `noeviction`) each web process counts in its
+  own memory: a client gets at most the rate from each process, never a 500, and the shared count
+  resumes when Redis answers. Chosen over failing closed (every login refused while the cache is down)
+  and failing open (unlimited password guessing for as long as it lasts).
+- **Anonymous requests** are limited per address (`DJANGO_ANON_THROTTLE_RATE`, 120/min), the health
+  probes never; authenticated ones only when `DJANGO_USER_THROTTLE_RATE` is set (a Redis round trip per
+  request otherwise spared on a hot hit).
+- **The broker is never evicted with the cache.** Eviction is per Redis server, not per database: with the
+  broker on the next database of the cache's server (the old default) `allkeys-lru` emptied its queue (79
+  queued rebuilds lost). Production now requires `CELERY_BROKER_URL`; `check --deploy` (the release) fails
+  and `/readyz` lists `warnings` when the broker's server evicts or is the cache's
+  (`tests/ops/test_broker_placement.py`: 10 placements on private redis-servers).
+"""
+
 
 def render(documents: list[dict]) -> str:
     recorded = sorted(d.get("recorded_at", "") for d in documents)
@@ -362,5 +392,5 @@ def render(documents: list[dict]) -> str:
         if section is not None:
             lines += ["", *section(document)]
         lines.append("")
-    lines += [FINDINGS, TRADE_OFFS]
+    lines += [FINDINGS, TRADE_OFFS, LIMITS]
     return "\n".join(lines).rstrip() + "\n"

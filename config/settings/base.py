@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The auth rate limit on the admin's password and add-user forms (backend/common/throttling.py).
+    "backend.common.throttling.AuthThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # 400 for a query parameter the API view does not document (backend/common/query_params.py).
@@ -276,8 +278,11 @@ def with_silk_middleware(middleware: list[str]) -> list[str]:
 
 # CELERY
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
-# The broker defaults to the next database number on the cache's Redis server (redis://h/0 ->
-# redis://h/1): the cache may be evicted under memory pressure, the broker must never be.
+# Outside production the broker defaults to the next database number on the cache's Redis server
+# (redis://h/0 -> redis://h/1): fine for development and tests, whose Redis has no maxmemory. The
+# broker must never be evicted, and eviction is per server, not per database: production requires
+# CELERY_BROKER_URL (RabbitMQ, or a Redis server of its own with noeviction), and `check --deploy`
+# and /readyz report a broker that can be evicted (backend/ops/broker_placement.py).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=_next_redis_db_url(REDIS_URL) if REDIS_URL else "memory://")
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -340,9 +345,26 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "backend.common.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
+    # Rate limits (backend/common/throttling.py): atomic counters in the cache, per client address
+    # or per user. The auth endpoints use the `auth` scope only; the probes use none.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "backend.common.throttling.AnonRateThrottle",
+        "backend.common.throttling.UserRateThrottle",
+    ],
     "DEFAULT_THROTTLE_RATES": {
+        # Every request that sends a password or creates an account (API and admin), per client.
         "auth": env("DJANGO_AUTH_THROTTLE_RATE", default="20/min"),
+        # Every anonymous API request, per client address.
+        "anon": env("DJANGO_ANON_THROTTLE_RATE", default="120/min"),
+        # Every authenticated API request, per user: off unless set (it would add a Redis round
+        # trip to every hot hit; a token is attributable and revocable).
+        "user": env("DJANGO_USER_THROTTLE_RATE", default=None),
     },
+    # How many proxies in front of the app append the client's address to X-Forwarded-For: 0
+    # here (runserver, tests: the TCP peer is the client); production.py defaults to 1 (the
+    # platform's router). Never more than the deployment really has: every extra one trusts a
+    # value the client wrote.
+    "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
@@ -413,6 +435,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# The admin views that take a password or create an account: they share the API's `auth` limit.
+AUTH_THROTTLED_VIEWS = frozenset(
+    {"admin:login", "admin:password_change", "admin:auth_user_password_change", "admin:accounts_user_add"}
+)
 
 # OPS
 # The platform's health probes (backend/ops). Middleware that records or samples requests

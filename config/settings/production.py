@@ -9,7 +9,7 @@ import re
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, MIDDLEWARE, OPS_PATHS, STORAGES, env
+from .base import DATABASES, MIDDLEWARE, OPS_PATHS, REST_FRAMEWORK, STORAGES, env
 
 
 def _required(name: str, purpose: str) -> str:
@@ -42,9 +42,15 @@ DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
 )
 
 # CACHES and CELERY
-# base.py configured the Redis cache from REDIS_URL and the broker from CELERY_BROKER_URL, which
-# defaults to the next database number of REDIS_URL (the broker must never be evicted).
-_required("REDIS_URL", "the Redis URL of the cache, e.g. redis://host:6379/0 (the broker defaults to /1)")
+# base.py configured the Redis cache from REDIS_URL. The broker has no default here: it must never
+# be evicted, and a database number of the cache's server is evicted with the cache (eviction is per
+# server). The release's `check --deploy` refuses a broker that can be (backend/ops/checks.py).
+_required("REDIS_URL", "the Redis URL of the cache, e.g. redis://cache-host:6379/0")
+CELERY_BROKER_URL = _required(
+    "CELERY_BROKER_URL",
+    "a broker that never evicts: RabbitMQ (amqp://user:password@host:5672/vhost) or a Redis server of its "
+    "own with maxmemory-policy noeviction (redis://broker-host:6379/0), never the cache's server",
+)
 CELERY_TASK_ALWAYS_EAGER = False
 # The platform sends SIGTERM, then SIGKILL 30 s later. The Procfile's worker maps SIGTERM to a
 # cold shutdown (REMAP_SIGTERM=SIGQUIT) preceded by this soft shutdown: running tasks get up to
@@ -69,6 +75,14 @@ SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# CLIENT ADDRESSES
+# https://www.django-rest-framework.org/api-guide/throttling/#how-clients-are-identified
+# Rate limits count per client address: the last X-Forwarded-For entry, which the platform's router
+# appends (one proxy). Behind a CDN or load balancer that appends too, set DJANGO_NUM_PROXIES=2; with
+# none in front (gunicorn reached directly), 0. Entries left of the trusted ones are the client's
+# own and never read (backend/common/throttling.py).
+REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=1)}
 
 # STATIC
 # https://whitenoise.readthedocs.io/en/stable/django.html

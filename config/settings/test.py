@@ -1,12 +1,19 @@
 """Test settings: fast hashing, eager tasks unless a test starts a real worker."""
 
 from .base import *  # noqa: F403
-from .base import REST_FRAMEWORK
+from .base import REST_FRAMEWORK, env
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Throttling is tested explicitly; a generous default keeps other tests from tripping it.
-REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"auth": "1000/min"}}
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {
+        **REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+        "auth": env("DJANGO_AUTH_THROTTLE_RATE", default="1000/min"),
+        "anon": env("DJANGO_ANON_THROTTLE_RATE", default="100000/min"),
+    },
+}
 # Unit tests run tasks in-process; tests of the event-driven path start a real worker on the
 # real broker (tests/workers) and switch eager mode off themselves.
 CELERY_TASK_ALWAYS_EAGER = True

@@ -28,6 +28,7 @@ PRODUCTION_ENV = {
     "DJANGO_ALLOWED_HOSTS": "api.example.com",
     "DATABASE_URL": "postgres://paeshift:secret@127.0.0.1:9/paeshift",
     "REDIS_URL": "redis://127.0.0.1:9/0",
+    "CELERY_BROKER_URL": "amqp://guest:guest@127.0.0.1:9//",
 }
 
 REPORT = """

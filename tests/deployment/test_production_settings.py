@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-REQUIRED = ("DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOWED_HOSTS")
+REQUIRED = ("DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_ALLOWED_HOSTS")
 
 
 def production_env(**overrides: str | None) -> dict[str, str]:
@@ -25,6 +25,7 @@ def production_env(**overrides: str | None) -> dict[str, str]:
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         DATABASE_URL="postgres://paeshift:secret@db.internal:5432/paeshift",
         REDIS_URL="redis://cache.internal:6379/0",
+        CELERY_BROKER_URL="amqp://paeshift:secret@broker.internal:5672/paeshift",
         DJANGO_ALLOWED_HOSTS="api.paeshift.example",
     )
     for name, value in overrides.items():
@@ -62,6 +63,17 @@ def test_check_deploy_fails_the_release_when_https_redirect_is_off():
     assert "security.W008" in result.stderr
 
 
+def test_check_deploy_fails_the_release_when_the_broker_is_on_the_cache_server():
+    # Neither host resolves: the URLs alone say it is one server (eviction is per server).
+    result = run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        production_env(CELERY_BROKER_URL="redis://cache.internal:6379/1"),
+    )
+
+    assert result.returncode != 0
+    assert "ops.W002" in result.stderr
+
+
 @pytest.mark.parametrize("name", REQUIRED)
 def test_each_required_variable_missing_stops_start_up_with_its_name(name):
     result = django("", production_env(**{name: None}))
@@ -82,6 +94,7 @@ print(json.dumps({
     "cache": s.CACHES["default"]["LOCATION"], "broker": s.CELERY_BROKER_URL, "eager": s.CELERY_TASK_ALWAYS_EAGER,
     "soft_shutdown": s.CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT, "proxy": list(s.SECURE_PROXY_SSL_HEADER),
     "static": s.STORAGES["staticfiles"]["BACKEND"], "whitenoise": s.MIDDLEWARE[1],
+    "num_proxies": s.REST_FRAMEWORK["NUM_PROXIES"],
 }))
 """
     result = django(code, production_env(DJANGO_CSRF_TRUSTED_ORIGINS="https://admin.paeshift.example"))
@@ -96,14 +109,16 @@ print(json.dumps({
         "health": True,
         "connect_timeout": 5,
         "cache": "redis://cache.internal:6379/0",
-        # The broker: same server, next database, never the cache's (which may be evicted).
-        "broker": "redis://cache.internal:6379/1",
+        # The broker: as given (required), never defaulted onto the cache's server.
+        "broker": "amqp://paeshift:secret@broker.internal:5672/paeshift",
         "eager": False,
         # Below the platform's 30 s between SIGTERM and SIGKILL.
         "soft_shutdown": 20.0,
         "proxy": ["HTTP_X_FORWARDED_PROTO", "https"],
         "static": "whitenoise.storage.CompressedManifestStaticFilesStorage",
         "whitenoise": "whitenoise.middleware.WhiteNoiseMiddleware",
+        # One proxy, the platform's router, appends the client's address to X-Forwarded-For.
+        "num_proxies": 1,
     }
 
 

@@ -2,8 +2,9 @@
 
 Needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL): skipped without them, failed when they are
 given and do not answer. It works on a database of its own (a fresh ``paeshift_e2e_<random>`` on
-the server of DATABASE_URL, dropped at the end) and on Redis databases of its own (14 for the
-cache, 15 for the broker, on the server of REDIS_URL, flushed before and after):
+the server of DATABASE_URL, dropped at the end), on a Redis database of its own for the cache (14
+on the server of REDIS_URL, flushed before and after) and, as production requires, on a broker
+that never evicts: a private redis-server with ``noeviction`` (tests/redis_server.py):
 
 1. runs the Procfile's ``release`` (deploy checks, migrations) with honcho, then creates a staff
    user with ``createsuperuser --noinput``;
@@ -36,6 +37,7 @@ import pytest
 import redis
 
 from backend.caching.store import EPOCH_KEY, Payload, gen_key, payload_key
+from tests.redis_server import RedisServer
 from tests.stack import (
     BIN,
     PASSWORD,
@@ -53,7 +55,7 @@ from tests.stack import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
-CACHE_DB, BROKER_DB = 14, 15
+CACHE_DB = 14
 WARM_TIMEOUT = 20.0
 
 
@@ -78,18 +80,27 @@ def database_url():
 
 @pytest.fixture
 def cache_redis():
-    """The cache's Redis database (the broker takes the next number), both flushed before and after."""
+    """The cache's Redis database, flushed before and after."""
     _, given = service_urls()
-    cache_url, broker_url = with_path(given, f"/{CACHE_DB}"), with_path(given, f"/{BROKER_DB}")
-    cache, broker = redis.Redis.from_url(cache_url), redis.Redis.from_url(broker_url)
-    for client in (cache, broker):
-        client.flushdb()
+    cache_url = with_path(given, f"/{CACHE_DB}")
+    cache = redis.Redis.from_url(cache_url)
+    cache.flushdb()
     try:
         yield cache, cache_url
     finally:
-        for client in (cache, broker):
-            client.flushdb()
-            client.close()
+        cache.flushdb()
+        cache.close()
+
+
+@pytest.fixture
+def broker_url():
+    """A broker that never evicts: a redis-server of its own with ``noeviction``, as production requires."""
+    server = RedisServer("--maxmemory-policy", "noeviction")
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.close()
 
 
 # --- the test ------------------------------------------------------------------------------
@@ -102,11 +113,11 @@ def _servable(cache: redis.Redis, namespace: str, key_id: int) -> bool:
 
 
 def test_processes_from_the_procfile_serve_warm_hot_reads_and_shut_down_cleanly(
-    database_url, cache_redis, tmp_path, capsys
+    database_url, cache_redis, broker_url, tmp_path, capsys
 ):
     cache, cache_url = cache_redis
     port = free_port()
-    env = stack_environment(database_url, cache_url, port, tmp_path)
+    env = stack_environment(database_url, cache_url, port, tmp_path, CELERY_BROKER_URL=broker_url)
     api = Api(port)
     timings: dict[str, float] = {}
 
@@ -131,6 +142,7 @@ def test_processes_from_the_procfile_serve_warm_hot_reads_and_shut_down_cleanly(
         wait_ready(api, stack)
         timings["ready"] = time.monotonic() - started
         assert api.expect(200, "GET", "/healthz") == {"status": "ok"}
+        assert "warnings" not in api.expect(200, "GET", "/readyz")  # a broker that never evicts
         healthcheck = run([str(BIN / "python"), "docker/healthcheck.py"], env, timeout=10)
         assert healthcheck.returncode == 0, healthcheck.stderr
         # Count from here: the rebuilds queued before the worker started waited for it.
