@@ -43,7 +43,7 @@ def _bounds() -> list[tuple[re.Pattern, str, float]]:
         (re.compile(rb"hc:pop:.+"), "popularity, one sorted set per namespace", float("inf")),
         (re.compile(rb"hc:stats:.+"), "counters, one hash per namespace", float("inf")),
         (re.compile(rb"hc:epoch"), "the epoch, one key", float("inf")),
-        (re.compile(rb".*throttle_.*"), "a rate-limit window", _longest_throttle_window()),
+        (re.compile(rb".*throttle[_:].*"), "a rate-limit window", _longest_throttle_window() + 1),
         # cachalot: one entry per distinct query (a random token is one), one per table it reads
         (re.compile(rb":\d+:[0-9a-f]{40}"), "cachalot query or table entry", cachalot),
     ]
