@@ -1,4 +1,6 @@
-"""Output shapes shared by several apps."""
+"""Input and output shapes shared by several apps."""
+
+from collections.abc import Mapping
 
 from rest_framework import serializers
 
@@ -18,3 +20,21 @@ class UserSummarySerializer(serializers.Serializer):
 
     id = serializers.IntegerField()
     display_name = serializers.CharField(source="profile.display_name")
+
+
+class InputSerializer(serializers.Serializer):
+    """The base of every request-body serializer: a key it does not declare is a 400.
+
+    DRF ignores undeclared keys, so a misspelt field (``{"boi": ...}``) or a body wrapped in an
+    envelope (``{"profile": {"bio": ...}}``) would answer 200 and change nothing: acknowledged and
+    dropped. Each undeclared key is one error, ``code`` ``unknown_field``, ``attr`` the key.
+    """
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            unknown = sorted(str(key) for key in set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {key: [serializers.ErrorDetail("Unknown field.", code="unknown_field")] for key in unknown}
+                )
+        return super().to_internal_value(data)
