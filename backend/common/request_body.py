@@ -23,10 +23,11 @@ Where each rule is enforced (docs/deployment.md, "Request bodies", has the table
                                                             (with ``Accept-Encoding: identity``)
   a body where the operation takes none (GET, HEAD,         400 ``body_not_allowed``; an empty body or
   OPTIONS, DELETE, or a POST action such as ``cancel``)     ``{}`` is accepted as "no body"
-  PATCH, PUT or POST to an operation that reads a body,     411 ``length_required``: without either
-  with neither ``Content-Length`` nor ``Transfer-Encoding`` header HTTP/1.1 says there is no body
+  PATCH or PUT with neither ``Content-Length`` nor          411 ``length_required``: without either
+  ``Transfer-Encoding``                                     header HTTP/1.1 says there is no body
                                                             (RFC 9112 section 6.3), so whatever the
-                                                            client sent would be dropped
+                                                            client sent would be dropped (a POST
+                                                            without either is read as empty)
   ========================================================  ==========================================
 
 - **``JSONParser``** (``backend/common/parsers.py``, the API's only parser) owns the document: JSON text must be UTF-8
@@ -54,13 +55,19 @@ from backend.common.views import _error
 BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "TRACE"})
 # Methods whose requests carry their content in the body.
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# Of those, the ones that mean nothing without a body. (A POST without Content-Length is taken as
+# empty: the test client and `curl -X POST` send one that way.)
+UPDATE_METHODS = frozenset({"PUT", "PATCH"})
 # What a client may send to an operation that takes no body: nothing, or an empty JSON object
 # (many HTTP libraries send ``{}`` with every POST).
 _EMPTY_BODY = re.compile(rb"\s*(?:\{\s*\})?\s*")
 
 
 def _client_error(status: int, code: str, detail: str):
-    return _error(status, "client_error", code, detail)
+    response = _error(status, "client_error", code, detail)
+    # Answered before CommonMiddleware, which would set it: without it gunicorn sends chunks.
+    response["Content-Length"] = str(len(response.content))
+    return response
 
 
 def _too_large():
@@ -130,16 +137,16 @@ class RequestBodyMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         view_class = getattr(view_func, "view_class", None)
-        if not is_api_view(view_class):
-            return None
+        if not is_api_view(view_class) or not hasattr(view_class, request.method.lower()):
+            return None  # not the API's, or a 405 that DRF answers
         takes_body = request.method in BODY_METHODS and bool(getattr(view_class, "parser_classes", ()))
         if not takes_body:
             if _EMPTY_BODY.fullmatch(request.body):
                 return None
             return _client_error(400, "body_not_allowed", f"{request.method} {request.path} takes no request body.")
-        framed = request.META.get("CONTENT_LENGTH", "").strip() or request.META.get("HTTP_TRANSFER_ENCODING")
-        if not framed:
+        meta = request.META
+        if request.method in UPDATE_METHODS and not (meta.get("CONTENT_LENGTH") or meta.get("HTTP_TRANSFER_ENCODING")):
             return _client_error(
-                411, "length_required", "Send the body with a Content-Length header (0 for an empty body)."
+                411, "length_required", f"{request.method} needs a body: send it with a Content-Length header."
             )
         return None
