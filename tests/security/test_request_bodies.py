@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from backend.jobs.models import Job
 from tests.assertions import assert_error
-from tests.security.body_cases import CASES, NO_BODY_OPERATIONS, PATH, Case
+from tests.security.body_cases import CASES, NO_BODY_OPERATIONS, Case
 from tests.security.test_input_limits import BODY_OPERATIONS, _client
 
 CLIENT_CASES = [case for case in CASES if case.only != "socket"]
