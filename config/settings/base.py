@@ -32,6 +32,21 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default under a small team's concurrent writes (runserver answers each request
+    # on a thread of its own): https://docs.djangoproject.com/en/5.2/ref/databases/#sqlite-notes
+    # - transaction_mode IMMEDIATE: a transaction takes the write lock when it begins. Deferred,
+    #   two transactions that read and then write deadlock, and SQLite fails one at once with
+    #   "database is locked" instead of waiting out the timeout.
+    # - timeout: seconds a writer waits for the lock before that error.
+    # - WAL: readers never wait for the writer, nor the writer for readers; synchronous=NORMAL
+    #   is WAL's recommended durability (a power cut may lose the last commits, never corrupt).
+    # Measured by tests/deployment/test_embedded_concurrency.py (README, "Embedded default").
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        transaction_mode="IMMEDIATE",
+        timeout=env.float("DJANGO_SQLITE_TIMEOUT", default=20.0),
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # URLS
