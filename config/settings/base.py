@@ -106,6 +106,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Cache-Control: private, no-store on payments, account details, /me/ and token responses.
+    "backend.common.private_responses.PrivateResponseMiddleware",
     # 400 for a query parameter the API view does not document (backend/common/query_params.py).
     "backend.common.query_params.UnknownQueryParametersMiddleware",
     "backend.common.server_timing.ServerTimingMiddleware",
