@@ -435,6 +435,9 @@ LOGGING = {
 # The platform's health probes (backend/ops). Middleware that records or samples requests
 # (silk, say) skips these paths.
 OPS_PATHS = ["/healthz", "/readyz"]
+# /readyz remembers each check's outcome this many seconds per process, so anonymous callers
+# cannot multiply the round trips to the database, Redis and the broker (backend/ops/probes.py).
+READINESS_CACHE_SECONDS = env.float("READINESS_CACHE_SECONDS", default=1.0)
 
 # PAESHIFT
 # Demo data refuses to load in production settings unless forced.
