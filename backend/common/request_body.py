@@ -63,6 +63,17 @@ UPDATE_METHODS = frozenset({"PUT", "PATCH"})
 _EMPTY_BODY = re.compile(rb"\s*(?:\{\s*\})?\s*")
 
 
+# The codes of the refusals below by the schema enum that documents them (backend.common.openapi).
+INCOMPLETE_BODY = "incomplete_body"
+INVALID_CONTENT_LENGTH = "invalid_content_length"
+UNSUPPORTED_TRANSFER_CODING = "unsupported_transfer_coding"
+UNSUPPORTED_CONTENT_ENCODING = "unsupported_content_encoding"
+BODY_ERROR_CODES = {
+    "ParseErrorCodeEnum": [INCOMPLETE_BODY, INVALID_CONTENT_LENGTH, UNSUPPORTED_TRANSFER_CODING],
+    "ErrorCode415Enum": [UNSUPPORTED_CONTENT_ENCODING],
+}
+
+
 def _client_error(status: int, code: str, detail: str):
     response = _error(status, "client_error", code, detail)
     # Answered before CommonMiddleware, which would set it: without it gunicorn sends chunks.
@@ -96,11 +107,9 @@ class RequestBodyMiddleware:
         declared = meta.get("CONTENT_LENGTH", "").strip()
         if transfer_encoding:
             if transfer_encoding != "chunked":
-                return _client_error(400, "unsupported_transfer_coding", "Only Transfer-Encoding: chunked is accepted.")
+                return _client_error(400, UNSUPPORTED_TRANSFER_CODING, "Only Transfer-Encoding: chunked is accepted.")
             if declared:
-                return _client_error(
-                    400, "invalid_content_length", "Send Content-Length or Transfer-Encoding, not both."
-                )
+                return _client_error(400, INVALID_CONTENT_LENGTH, "Send Content-Length or Transfer-Encoding, not both.")
             if not meta.get("wsgi.input_terminated"):
                 # This server (runserver, say) cannot tell where a chunked body ends (PEP 3333).
                 return _client_error(411, "length_required", "Send the body with a Content-Length header.")
@@ -114,7 +123,7 @@ class RequestBodyMiddleware:
         elif declared:
             if not declared.isdecimal():
                 # Django would read such a length as 0, and drop the body.
-                return _client_error(400, "invalid_content_length", "Content-Length must be a decimal number.")
+                return _client_error(400, INVALID_CONTENT_LENGTH, "Content-Length must be a decimal number.")
             if int(declared) > limit:
                 # Every content type, multipart included (Django checks multipart per field only).
                 return _too_large()
@@ -123,13 +132,13 @@ class RequestBodyMiddleware:
         except RequestDataTooBig:
             return _too_large()
         except UnreadablePostError:
-            return _client_error(400, "incomplete_body", "The connection closed before the whole body arrived.")
+            return _client_error(400, INCOMPLETE_BODY, "The connection closed before the whole body arrived.")
         if declared and len(body) != int(declared):
-            return _client_error(400, "incomplete_body", f"Content-Length is {declared} but {len(body)} bytes arrived.")
+            return _client_error(400, INCOMPLETE_BODY, f"Content-Length is {declared} but {len(body)} bytes arrived.")
         encoding = meta.get("HTTP_CONTENT_ENCODING", "").strip().lower()
         if body and encoding not in ("", "identity"):
             response = _client_error(
-                415, "unsupported_content_encoding", "Request bodies are accepted without Content-Encoding only."
+                415, UNSUPPORTED_CONTENT_ENCODING, "Request bodies are accepted without Content-Encoding only."
             )
             response["Accept-Encoding"] = "identity"  # RFC 9110 section 12.5.3
             return response

@@ -3,6 +3,9 @@
 from collections.abc import Mapping
 
 from rest_framework import serializers
+from rest_framework.settings import api_settings
+
+UNKNOWN_FIELD = "unknown_field"
 
 # Ids are 64-bit primary keys: a bigger number is refused as input, never sent to the database.
 MAX_ID = 2**63 - 1
@@ -27,7 +30,9 @@ class InputSerializer(serializers.Serializer):
 
     DRF ignores undeclared keys, so a misspelt field (``{"boi": ...}``) or a body wrapped in an
     envelope (``{"profile": {"bio": ...}}``) would answer 200 and change nothing: acknowledged and
-    dropped. Each undeclared key is one error, ``code`` ``unknown_field``, ``attr`` the key.
+    dropped. Each undeclared key is one error, ``code`` ``unknown_field``, ``attr``
+    ``non_field_errors`` (the schema cannot list every key a client might send; the detail names
+    it), documented on every operation that reads a body (``backend.common.openapi.AutoSchema``).
     """
 
     def to_internal_value(self, data):
@@ -35,6 +40,10 @@ class InputSerializer(serializers.Serializer):
             unknown = sorted(str(key) for key in set(data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError(
-                    {key: [serializers.ErrorDetail("Unknown field.", code="unknown_field")] for key in unknown}
+                    {
+                        api_settings.NON_FIELD_ERRORS_KEY: [
+                            serializers.ErrorDetail(f"Unknown field: {key!r}.", code=UNKNOWN_FIELD) for key in unknown
+                        ]
+                    }
                 )
         return super().to_internal_value(data)

@@ -403,6 +403,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "backend.common.openapi.list_item_error_attrs",
+        "backend.common.openapi.request_body_error_codes",
     ],
 }
 
@@ -414,8 +415,9 @@ DRF_STANDARDIZED_ERRORS = {
     # The library's defaults plus 413 (a body over DATA_UPLOAD_MAX_MEMORY_SIZE), documented on the
     # operations that read a body, and 503 (the database unreachable: backend.common.errors), on every
     # operation (backend.common.openapi.AutoSchema).
-    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "406", "413", "415", "429", "500", "503"],
+    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "406", "411", "413", "415", "429", "500", "503"],
     "ERROR_SCHEMAS": {
+        "411": "backend.common.openapi.ErrorResponse411Serializer",
         "413": "backend.common.openapi.ErrorResponse413Serializer",
         "503": "backend.common.openapi.ErrorResponse503Serializer",
     },
