@@ -9,7 +9,6 @@ options in ``config/settings/base.py``, 12 writers got mostly 503 ``database is 
 
 import concurrent.futures
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -18,7 +17,7 @@ import urllib.request
 
 import pytest
 
-from tests.stack import ROOT, free_port, run, wait_until
+from tests.stack import ROOT, clean_environment, free_port, run, wait_until
 
 WRITERS = 12
 ROUNDS = 3
@@ -47,11 +46,7 @@ def call(port: int, method: str, token: str, body: dict | None = None) -> tuple[
 
 @pytest.fixture
 def runserver(tmp_path):
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("DJANGO_", "REDIS_", "CELERY_", "SILK_")) and name != "DATABASE_URL"
-    }
+    env = clean_environment()
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.local",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
