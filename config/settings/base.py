@@ -373,7 +373,9 @@ SPECTACULAR_SETTINGS = {
         "`Authorization: Token <key>` from `POST /api/v1/auth/token/`. Every error has one shape: "
         '`{"type", "errors": [{"code", "detail", "attr"}]}`. A query parameter an operation does not '
         "document is a 400 (`unknown_parameter`), so a misspelt filter never returns unfiltered data; a "
-        "request body over 64 KiB is a 413."
+        "request body over 64 KiB is a 413. A body is applied as sent or refused, never dropped: a key an "
+        "operation does not declare is a 400 (`unknown_field`), JSON must be UTF-8 without duplicate keys, and "
+        "a PATCH without `Content-Length` (or chunked framing) is a 411."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
