@@ -10,7 +10,7 @@ nothing changed; never a 2xx with nothing changed, never a 5xx.
 
 import gzip
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 PATH = "/api/v1/me/profile/"
 LIMIT = 64 * 1024  # DATA_UPLOAD_MAX_MEMORY_SIZE's default
@@ -35,7 +35,6 @@ class Case:
     only: str | None = None
     # The test client's server gives a chunked body whole (gunicorn does: wsgi.input_terminated).
     input_terminated: bool = True
-    notes: dict = field(default_factory=dict)
 
     def body(self, marker: str) -> bytes:
         return self.content.replace(b"{marker}", marker.encode())
