@@ -1,6 +1,10 @@
 """gunicorn settings for the Procfile's ``web`` process (https://docs.gunicorn.org/en/stable/settings.html)."""
 
+import json
 import os
+from http import HTTPStatus
+
+from gunicorn import util
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -44,3 +48,40 @@ control_socket_disable = True
 # disk cannot make a healthy worker look stuck.
 if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"
+
+
+# Errors gunicorn answers itself, before Django sees the request (a request line over
+# limit_request_line: 414; more than limit_request_fields headers or one over
+# limit_request_field_size: 431; two Content-Length headers, Content-Length with
+# Transfer-Encoding, chunked HTTP/1.0: 400; an unknown transfer coding: 501), in the API's JSON
+# error shape instead of gunicorn's HTML page. gunicorn has no setting for this: its workers call
+# gunicorn.util.write_error, replaced here (checked by tests/deployment/test_request_framing.py,
+# so a gunicorn upgrade that stops calling it fails the build). An unknown transfer coding is the
+# client's framing, like the others, so it is a 400 here (RFC 9112 section 6.1 suggests 501, which
+# alerting would count as a server fault). The limits are gunicorn's defaults, in docs/deployment.md.
+_GUNICORN_STATUS = {501: 400}
+_GUNICORN_CODES = {
+    400: "bad_request",
+    403: "permission_denied",
+    414: "request_line_too_long",
+    417: "expectation_failed",
+    431: "request_headers_too_large",
+}
+
+
+def _write_json_error(sock, status_int, reason, mesg):
+    status = _GUNICORN_STATUS.get(status_int, status_int)
+    body = json.dumps(
+        {
+            "type": "client_error" if status < 500 else "server_error",
+            "errors": [{"code": _GUNICORN_CODES.get(status, "error"), "detail": mesg or reason, "attr": None}],
+        }
+    ).encode()
+    head = (
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+util.write_error = _write_json_error

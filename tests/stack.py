@@ -64,17 +64,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def clean_environment() -> dict[str, str]:
+    """This process's environment without the test run's own configuration of the project."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(_FOREIGN_PREFIXES) and name not in _FOREIGN_NAMES
+    }
+
+
 def stack_environment(database_url: str, cache_url: str, port: int, workdir: Path, **extra: str) -> dict[str, str]:
     """The environment of the stack's processes: production settings, nothing of the test run's own.
 
     The broker is the next database number of ``cache_url`` unless ``extra`` sets CELERY_BROKER_URL
     (production requires the variable; its deploy checks refuse that placement, /readyz warns of it).
     """
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(_FOREIGN_PREFIXES) and name not in _FOREIGN_NAMES
-    }
+    env = clean_environment()
     env.update(
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
         PYTHONUNBUFFERED="1",

@@ -7,9 +7,12 @@ from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAuto
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum
 from drf_standardized_errors.settings import package_settings as standardized_errors_settings
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
 from backend.common.pagination import PageNumberPagination
 from backend.common.query_params import UNKNOWN_PARAMETER, is_api_view
+from backend.common.request_body import BODY_ERROR_CODES, UPDATE_METHODS
+from backend.common.serializers import UNKNOWN_FIELD, InputSerializer
 
 
 class Error409Serializer(serializers.Serializer):
@@ -38,6 +41,17 @@ class ErrorResponse413Serializer(serializers.Serializer):
     errors = Error413Serializer(many=True)
 
 
+class Error411Serializer(Error413Serializer):
+    pass
+
+
+class ErrorResponse411Serializer(serializers.Serializer):
+    """A PATCH or PUT sent without Content-Length or Transfer-Encoding: HTTP/1.1 reads it as having no body."""
+
+    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
+    errors = Error411Serializer(many=True)
+
+
 class ServiceUnavailableCodeEnum(models.TextChoices):
     SERVICE_UNAVAILABLE = "service_unavailable"
 
@@ -57,10 +71,17 @@ class ErrorResponse503Serializer(serializers.Serializer):
 
 
 class AutoSchema(StandardizedErrorsAutoSchema):
-    """drf-standardized-errors' schema, plus the 413 of operations that read a request body, the
+    """drf-standardized-errors' schema, plus the 413 of operations that read a request body (and the
+    411 of those that PATCH or PUT one), the
     400 of an unknown query parameter and the 503 of every operation (backend.common.errors)."""
 
     def _should_add_error_response(self, responses: dict, status_code: str) -> bool:
+        if status_code == "411":
+            return (
+                status_code not in responses
+                and self.method in UPDATE_METHODS
+                and self.get_request_serializer() is not None
+            )
         if status_code == "413":
             return (
                 status_code not in responses
@@ -83,6 +104,11 @@ class AutoSchema(StandardizedErrorsAutoSchema):
         if is_api_view(type(self.view)):
             # Every API view refuses query parameters it does not document (backend.common.query_params).
             errors[None] = {*errors.get(None, ()), UNKNOWN_PARAMETER}
+        body = self.get_request_serializer() if self.method in ("POST", "PUT", "PATCH") else None
+        if isinstance(body, InputSerializer) or (isinstance(body, type) and issubclass(body, InputSerializer)):
+            # A key the body's serializer does not declare (backend.common.serializers.InputSerializer).
+            key = api_settings.NON_FIELD_ERRORS_KEY
+            errors[key] = {*errors.get(key, ()), UNKNOWN_FIELD}
         paginator = self._get_paginator()
         if isinstance(paginator, PageNumberPagination) and self.method == "GET":
             errors[paginator.page_size_query_param] = {*errors.get(paginator.page_size_query_param, ()), "invalid"}
@@ -113,4 +139,18 @@ def list_item_error_attrs(result, generator, request, public, **kwargs):
         attr.pop("enum")
         attr["pattern"] = "^" + re.escape(separator).join(parts) + "$"
         attr["description"] = f"`{names[0]}`, with {placeholder} the position of the item in the list (from 0)."
+    return result
+
+
+def request_body_error_codes(result, generator, request, public, **kwargs):
+    """drf-spectacular postprocessing hook: the codes ``RequestBodyMiddleware`` answers with.
+
+    A body whose framing cannot be trusted is a 400 like one that does not parse (documented as
+    ``ParseErrorResponse`` on every operation that reads a body), and a compressed body a 415.
+    """
+    schemas = result.get("components", {}).get("schemas", {})
+    for name, codes in BODY_ERROR_CODES.items():
+        enum = schemas.get(name, {}).get("enum")
+        if enum is not None:
+            enum.extend(code for code in codes if code not in enum)
     return result

@@ -110,6 +110,8 @@ class JobDetailView(HotCachedMixin, APIView):
 
 
 class _JobActionView(APIView):
+    # Takes no request body: one other than `{}` is a 400 (backend/common/request_body.py).
+    parser_classes: list = []
     service = None
 
     def post(self, request, job_id: int):
@@ -193,6 +195,8 @@ class JobApplicationListView(generics.ListAPIView):
 
 
 class _ApplicationActionView(APIView):
+    # Takes no request body: one other than `{}` is a 400 (backend/common/request_body.py).
+    parser_classes: list = []
     service = None
 
     def post(self, request, application_id: int):

@@ -32,6 +32,21 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default under a small team's concurrent writes (runserver answers each request
+    # on a thread of its own): https://docs.djangoproject.com/en/5.2/ref/databases/#sqlite-notes
+    # - transaction_mode IMMEDIATE: a transaction takes the write lock when it begins. Deferred,
+    #   two transactions that read and then write deadlock, and SQLite fails one at once with
+    #   "database is locked" instead of waiting out the timeout.
+    # - timeout: seconds a writer waits for the lock before that error.
+    # - WAL: readers never wait for the writer, nor the writer for readers; synchronous=NORMAL
+    #   is WAL's recommended durability (a power cut may lose the last commits, never corrupt).
+    # Measured by tests/deployment/test_embedded_concurrency.py (README, "Embedded default").
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        transaction_mode="IMMEDIATE",
+        timeout=env.float("DJANGO_SQLITE_TIMEOUT", default=20.0),
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # URLS
@@ -82,6 +97,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # https://docs.djangoproject.com/en/5.2/topics/http/middleware/
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Reads each body whole before anything else can, refusing framings that would drop it
+    # (backend/common/request_body.py); nothing listed before it may read the body.
+    "backend.common.request_body.RequestBodyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -90,6 +108,8 @@ MIDDLEWARE = [
     "backend.common.throttling.AuthThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Cache-Control: private, no-store on payments, account details, /me/ and token responses.
+    "backend.common.private_responses.PrivateResponseMiddleware",
     # 400 for a query parameter the API view does not document (backend/common/query_params.py).
     "backend.common.query_params.UnknownQueryParametersMiddleware",
     "backend.common.server_timing.ServerTimingMiddleware",
@@ -339,7 +359,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Strict about charset, nesting and duplicate keys (backend/common/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["backend.common.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "backend.common.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -378,7 +399,9 @@ SPECTACULAR_SETTINGS = {
         "`Authorization: Token <key>` from `POST /api/v1/auth/token/`. Every error has one shape: "
         '`{"type", "errors": [{"code", "detail", "attr"}]}`. A query parameter an operation does not '
         "document is a 400 (`unknown_parameter`), so a misspelt filter never returns unfiltered data; a "
-        "request body over 64 KiB is a 413."
+        "request body over 64 KiB is a 413. A body is applied as sent or refused, never dropped: a key an "
+        "operation does not declare is a 400 (`unknown_field`), JSON must be UTF-8 without duplicate keys, and "
+        "a PATCH without `Content-Length` (or chunked framing) is a 411."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -408,6 +431,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "backend.common.openapi.list_item_error_attrs",
+        "backend.common.openapi.request_body_error_codes",
     ],
 }
 
@@ -419,8 +443,9 @@ DRF_STANDARDIZED_ERRORS = {
     # The library's defaults plus 413 (a body over DATA_UPLOAD_MAX_MEMORY_SIZE), documented on the
     # operations that read a body, and 503 (the database unreachable: backend.common.errors), on every
     # operation (backend.common.openapi.AutoSchema).
-    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "406", "413", "415", "429", "500", "503"],
+    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "406", "411", "413", "415", "429", "500", "503"],
     "ERROR_SCHEMAS": {
+        "411": "backend.common.openapi.ErrorResponse411Serializer",
         "413": "backend.common.openapi.ErrorResponse413Serializer",
         "503": "backend.common.openapi.ErrorResponse503Serializer",
     },
@@ -445,6 +470,9 @@ AUTH_THROTTLED_VIEWS = frozenset(
 # The platform's health probes (backend/ops). Middleware that records or samples requests
 # (silk, say) skips these paths.
 OPS_PATHS = ["/healthz", "/readyz"]
+# /readyz remembers each check's outcome this many seconds per process, so anonymous callers
+# cannot multiply the round trips to the database, Redis and the broker (backend/ops/probes.py).
+READINESS_CACHE_SECONDS = env.float("READINESS_CACHE_SECONDS", default=1.0)
 
 # PAESHIFT
 # Demo data refuses to load in production settings unless forced.

@@ -9,7 +9,7 @@ import re
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, MIDDLEWARE, OPS_PATHS, REST_FRAMEWORK, STORAGES, env
+from .base import DATABASES, MIDDLEWARE, OPS_PATHS, REST_FRAMEWORK, SILENCED_SYSTEM_CHECKS, STORAGES, env
 
 
 def _required(name: str, purpose: str) -> str:
@@ -73,8 +73,24 @@ CSRF_COOKIE_SECURE = True
 # browsers remember the header for this long.
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
-SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+# Preloading puts the domain into browsers' built-in HTTPS-only lists, which takes months to undo,
+# and the lists accept only max-age of a year or more (https://hstspreload.org/#submission-
+# requirements): opt in once the year is set. Off, Django's check --deploy warns (security.W021),
+# which would fail the release step (--fail-level WARNING): that warning is the decision here.
+HSTS_PRELOAD_MIN_SECONDS = 31_536_000
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+if SECURE_HSTS_PRELOAD and SECURE_HSTS_SECONDS < HSTS_PRELOAD_MIN_SECONDS:
+    raise ImproperlyConfigured(
+        f"DJANGO_SECURE_HSTS_PRELOAD needs DJANGO_SECURE_HSTS_SECONDS of at least {HSTS_PRELOAD_MIN_SECONDS} (a year)."
+    )
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, "security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# DJANGO REST FRAMEWORK
+# JSON only: the browsable API (HTML forms for every endpoint, a login page) is for local
+# development. A client that accepts only text/html gets a 406, ?format=api a 404.
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]}
 
 # CLIENT ADDRESSES
 # https://www.django-rest-framework.org/api-guide/throttling/#how-clients-are-identified

@@ -26,3 +26,6 @@ DEBUG_TOOLBAR_ENABLED = False
 # tests bring their own Redis and stop or pause it, so a longer timeout only slows those down.
 if CACHES["default"]["BACKEND"].endswith("ResilientRedisCache"):  # noqa: F405
     CACHES["default"]["OPTIONS"].update(SOCKET_TIMEOUT=2.0, SOCKET_CONNECT_TIMEOUT=2.0)  # noqa: F405
+# Each /readyz call probes afresh: tests change the services between calls. The probes' memory
+# is tested on its own (tests/ops/test_readiness_load.py).
+READINESS_CACHE_SECONDS = 0.0

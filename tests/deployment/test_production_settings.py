@@ -170,6 +170,37 @@ r = Client(HTTP_HOST="evil.example").get("/healthz"); print(r.status_code)
     assert printed == [
         '200 {"status":"ok"}',
         "301 https://api.paeshift.example/api/v1/jobs/",
-        "200 max-age=60; includeSubDomains; preload",
+        "200 max-age=60; includeSubDomains",
         "400",
     ]
+
+
+def test_hsts_preload_is_opt_in_and_needs_a_year():
+    refused = django("", production_env(DJANGO_SECURE_HSTS_PRELOAD="true"))
+    year = production_env(DJANGO_SECURE_HSTS_PRELOAD="true", DJANGO_SECURE_HSTS_SECONDS="31536000")
+    checked = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], year)
+    header = django(
+        'from django.test import Client\nr = Client(HTTP_HOST="api.paeshift.example", HTTP_X_FORWARDED_PROTO="https")'
+        '.get("/healthz")\nprint(r["Strict-Transport-Security"])',
+        year,
+    )
+
+    assert refused.returncode != 0
+    assert "DJANGO_SECURE_HSTS_PRELOAD needs DJANGO_SECURE_HSTS_SECONDS of at least 31536000" in refused.stderr
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert header.stdout.splitlines()[-1] == "max-age=31536000; includeSubDomains; preload"
+
+
+def test_production_serves_json_only_never_the_browsable_api():
+    code = """
+from django.test import Client
+c = Client(HTTP_HOST="api.paeshift.example", HTTP_X_FORWARDED_PROTO="https")
+for accept, query in [("text/html", ""), ("text/html,application/xhtml+xml,*/*;q=0.8", ""), ("*/*", "?format=api")]:
+    r = c.get("/api/v1/me/profile/" + query, HTTP_ACCEPT=accept)
+    print(r.status_code, r["Content-Type"])
+"""
+    result = django(code, production_env())
+
+    assert result.returncode == 0, result.stderr
+    printed = [line for line in result.stdout.splitlines() if not line.startswith("{")]
+    assert printed == ["406 application/json", "401 application/json", "404 application/json"]
