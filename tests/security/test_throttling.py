@@ -168,7 +168,7 @@ def no_process_counts():
 def test_during_a_redis_outage_each_process_keeps_the_limit_and_nothing_fails(own_redis, settings, fault, user):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "auth": f"{RATE}/min"},
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "auth": f"{RATE}/day"},
     }
     fault(own_redis)
     client = APIClient()
@@ -193,7 +193,7 @@ ANONYMOUS_READS = [row for row in MATRIX if row.method == "GET" and row.expected
 def anon_rate_of_two(settings):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": f"{ANON_RATE}/min"},
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": f"{ANON_RATE}/day"},
     }
 
 
