@@ -13,11 +13,14 @@ of memory or read-only, or the circuit is open), every public method of django-r
 write that was *not applied*: ``get`` returns the caller's ``default``, ``add`` and ``set`` return
 False, ``set_many`` returns the keys that were not set, ``incr``/``decr``/``incr_version`` raise
 ``ValueError`` (Django's "key not found"), ``ttl`` is 0 (django-redis's "no such key"), a lock is
-not acquired. ``CONTRACTS`` holds one row per method; ``tests/reliability/test_cache_contract.py``
-checks every row against stopped, paused and out-of-memory redis-servers and fails when django-redis
-grows a method without one. The async ``a*`` methods are Django's, built on these.
+not acquired. ``CONTRACTS`` holds one row per Redis-calling method (``lock`` and ``close`` are
+below); ``tests/reliability/test_cache_contract.py`` checks every method against stopped, paused,
+paused-for-writes, out-of-memory and read-only redis-servers and an open circuit, and fails when
+django-redis grows a method without a row. The async ``a*`` methods are Django's, built on these
+(``aset_many`` is overridden: Django's generic one reports every key stored).
 """
 
+import contextlib
 import functools
 import inspect
 import socket
@@ -25,6 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from asgiref.sync import sync_to_async
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django_redis.cache import RedisCache
 from django_redis.client import DefaultClient
 from django_redis.exceptions import ConnectionInterrupted
@@ -41,9 +46,9 @@ def _not_found(call: dict) -> Any:
     raise ValueError(f"Key {call['key']!r} not found (the cache is unavailable)")
 
 
-def _one_or_many(call: dict) -> Any:
-    """spop/srandmember: one member (None when empty) or, given a count, a collection (empty)."""
-    return None if call.get("count") is None else set()
+def _popped(empty: Callable[[], Any]) -> Callable[[dict], Any]:
+    """spop/zpopmax/zpopmin: one member (None when there is none) or, given a count, a collection."""
+    return lambda call: None if call.get("count") is None else empty()
 
 
 @dataclass(frozen=True)
@@ -109,20 +114,28 @@ CONTRACTS: dict[str, Contract] = {
     "sadd": _write(0),
     "srem": _write(0),
     "smove": _write(False),
-    "spop": _write(_one_or_many),
+    "spop": _write(_popped(set)),
     "sdiffstore": _write(0),
     "sinterstore": _write(0),
     "sunionstore": _write(0),
     "hset": _write(0),
     "hdel": _write(0),
+    # django-redis's sorted-set commands
+    "zcard": _read(0),
+    "zcount": _read(0),
+    "zrange": _read(lambda call: []),
+    "zrevrange": _read(lambda call: []),
+    "zrangebyscore": _read(lambda call: []),
+    "zrevrangebyscore": _read(lambda call: []),
+    "zrank": _read(None),
+    "zscore": _read(None),
+    "zadd": _write(lambda call: None if call["incr"] else 0),  # with incr: the new score, None if not applied
+    "zincrby": _write(None),  # the new score; None: not applied
+    "zrem": _write(0),
+    "zremrangebyscore": _write(0),
+    "zpopmax": _write(_popped(list)),
+    "zpopmin": _write(_popped(list)),
 }
-# RedisCache declares these, but django-redis 7.0.0's client does not implement them: they raise
-# AttributeError with Redis up or down. The contract test fails when they start to work.
-UNIMPLEMENTED = frozenset(
-    name for name in vars(RedisCache) if name.startswith("z") and not hasattr(DefaultClient, name)
-)
-# Not Redis calls (``lock`` builds a lock whose methods are guarded; ``close`` drops connections).
-SPECIAL = frozenset({"lock", "close", "client"})
 
 
 def _arguments(name: str, args: tuple, kwargs: dict) -> dict:
@@ -283,11 +296,14 @@ class ResilientRedisCache(RedisCache):
     def lock(self, *args, **kwargs) -> ResilientLock:
         return ResilientLock(super().lock(*args, **kwargs), self)  # builds the lock: no Redis call
 
+    async def aset_many(self, data: dict, timeout=DEFAULT_TIMEOUT, version=None) -> list:
+        """As ``set_many``: the keys that failed (BaseCache's generic ``aset_many`` always says none)."""
+        return await sync_to_async(self.set_many, thread_sensitive=True)(data, timeout, version)
+
     def close(self, **kwargs) -> None:
-        try:
+        # Dropping connections to a Redis that is gone: nothing left to do.
+        with contextlib.suppress(*REDIS_FAILURES):
             super().close(**kwargs)
-        except REDIS_FAILURES:
-            pass  # dropping connections to a Redis that is gone: nothing left to do
 
 
 for _name, _contract in CONTRACTS.items():
