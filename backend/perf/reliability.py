@@ -305,6 +305,18 @@ Each of these failed its test before the fix (figures from that run) and passes 
    (`cache recovered: 0 outage record(s) replayed` in the logs): every payload invalidated twice.
    Now a replay locks the records (`SELECT ... FOR UPDATE`) while it bumps and deletes them, so
    the second waits and finds nothing to do.
+5. **The cache failing outside the hot path: 500s.** With the cache Redis stopped or paused,
+   `POST /api/v1/auth/token/`, `/auth/register/` and `/auth/logout/` answered 500: the cache
+   backend returned None where DRF's throttle passed a default (`cache.get(key, [])`), and
+   `set_many`, `incr` and the async `aset_many` broke their contracts too (233 of 561 cases of
+   `tests/reliability/test_cache_contract.py` failed). Now every method of the backend answers as
+   Django documents for an empty cache and a write not applied (`backend/caching/backends.py`).
+6. **Half-available Redis: a revoked token kept working.** With Redis answering reads and refusing
+   writes, the logout's cachalot invalidation was lost and the old token authenticated on 22 of 31
+   requests over 15 s, from both web workers; before the fix the matrix's logout answered 500 under
+   `CLIENT PAUSE ... WRITE`. Now no process serves anything from the cache while an invalidation is
+   lost and not replayed: the process that lost it at once, every other one within
+   `CACHE_OUTAGE_POLL` (1 s) of the acknowledgement (docs/caching.md, "Failures").
 """
 
 TRADE_OFFS = """\
@@ -331,6 +343,11 @@ TRADE_OFFS = """\
   trusts another process's replay only if the epoch (a timestamp) is over 1 s newer than its last
   lost write. Hosts whose clocks differ by more would need a larger margin; a replay too many costs
   a burst of misses, never a stale read.
+- **Outage check** (`CACHE_OUTAGE_POLL`, 1 s): how often each process asks the database whether
+  an invalidation is lost and not replayed (one indexed `EXISTS`, on the cache read that finds the
+  last check too old). It bounds how long another process may serve a cached entry after a write
+  whose invalidation Redis refused was acknowledged; shorter costs a query more often per process,
+  longer widens the window. The process that lost the write needs no check: it stops at once.
 - **One beat**: two beats double every periodic task (measured above) and change nothing else;
   docs/deployment.md says how to keep it at one.
 """
