@@ -33,7 +33,7 @@ import redis
 
 from tests.factories import PASSWORD
 from tests.security.test_access_matrix import MATRIX, ROLES, Cell, Row
-from tests.stack import Reply, run, wait_until
+from tests.stack import ROOT, Reply, run, wait_until
 
 pytestmark = [pytest.mark.reliability, pytest.mark.postgres, pytest.mark.redis]
 
@@ -279,7 +279,22 @@ class Verifier:
         return problems
 
 
-def test_every_route_under_every_cache_fault(database_url, redis_servers, launch, figures):
+@pytest.fixture(scope="module")
+def static_files():
+    """The build step's collected static files (Makefile ``$(STATIC_MANIFEST)``): the admin's login page
+    needs them under production settings, and a fresh checkout has none (``make test`` skips the build)."""
+    if not (ROOT / "staticfiles" / "staticfiles.json").exists():
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.production",
+            "DJANGO_SECRET_KEY": "collectstatic-only-not-a-secret",
+            "DJANGO_ALLOWED_HOSTS": "localhost",
+        }
+        collected = run([sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"], env, 600)
+        assert collected.returncode == 0, collected.stdout + collected.stderr
+
+
+def test_every_route_under_every_cache_fault(static_files, database_url, redis_servers, launch, figures):
     cache, broker = redis_servers(), redis_servers()
     stack = launch(
         database_url,
