@@ -34,7 +34,7 @@ def _clear_all_caches() -> None:
 
     for breaker in _breakers.values():
         breaker.reset()
-    outage._recorded.clear()
+    outage.reset()
     for cache in caches.all():
         cache.clear()
     get_store().clear()

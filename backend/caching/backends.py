@@ -2,17 +2,38 @@
 
 django-redis's own ``IGNORE_EXCEPTIONS`` turns a Redis failure into a cache miss, but every call
 still waits out its socket timeout, and a failed write (a cachalot table invalidation, say) is
-forgotten. This backend keeps the fail-open behaviour and adds two things no library does for
-us: a per-process circuit breaker (calls are skipped while Redis is known to be down) and a
-durable record of lost writes (``backend.caching.outage``), replayed when Redis is back.
+forgotten. This backend keeps the fail-open behaviour and adds what no library does for us: a
+per-process circuit breaker (calls are skipped while Redis is known to be down), a durable record
+of lost writes (``backend.caching.outage``), replayed when Redis is back, and no reads served while
+an invalidation is lost and not yet replayed (``outage.pending()``: docs/caching.md, "Failures").
+
+The contract: whatever Redis does (refuses connections, never answers, refuses writes when out
+of memory or read-only, or the circuit is open), every public method of django-redis's
+``RedisCache`` and Django's ``BaseCache`` answers as it documents for an *empty cache* and a
+write that was *not applied*: ``get`` returns the caller's ``default``, ``add`` and ``set`` return
+False, ``set_many`` returns the keys that were not set, ``incr``/``decr``/``incr_version`` raise
+``ValueError`` (Django's "key not found"), ``ttl`` is 0 (django-redis's "no such key"), a lock is
+not acquired. ``CONTRACTS`` holds one row per Redis-calling method (``lock`` and ``close`` are
+below); ``tests/reliability/test_cache_contract.py`` checks every method against stopped, paused,
+paused-for-writes, out-of-memory and read-only redis-servers and an open circuit, and fails when
+django-redis grows a method without a row. The async ``a*`` methods are Django's, built on these
+(``aset_many`` is overridden: Django's generic one reports every key stored).
 """
 
+import contextlib
 import functools
+import inspect
 import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
+from asgiref.sync import sync_to_async
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django_redis.cache import RedisCache
+from django_redis.client import DefaultClient
 from django_redis.exceptions import ConnectionInterrupted
-from redis.exceptions import RedisError
+from redis.exceptions import LockError, RedisError
 
 from backend.caching import outage
 from backend.caching.breaker import breaker_for
@@ -20,48 +41,249 @@ from backend.common.server_timing import count_cache_round_trip
 
 REDIS_FAILURES = (RedisError, ConnectionInterrupted, OSError, socket.timeout)
 
-_READS = {"get": None, "get_many": {}, "has_key": False, "ttl": None, "keys": []}
-_WRITES = {
-    "set": False,
-    "set_many": [],
-    "add": False,
-    "delete": False,
-    "delete_many": 0,
-    "incr": None,
-    "decr": None,
-    "touch": False,
-    "clear": None,
-    "delete_pattern": 0,
-    "expire": False,
+
+def _not_found(call: dict) -> Any:
+    raise ValueError(f"Key {call['key']!r} not found (the cache is unavailable)")
+
+
+def _popped(empty: Callable[[], Any]) -> Callable[[dict], Any]:
+    """spop/zpopmax/zpopmin: one member (None when there is none) or, given a count, a collection."""
+    return lambda call: None if call.get("count") is None else empty()
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What a method answers when Redis fails: ``fallback(arguments by name)`` (or what it raises).
+
+    ``write``: the call may change the cache (an invalidation, for all we know), so its failure is
+    recorded for replay; a read is not attempted while a lost invalidation is pending.
+    """
+
+    fallback: Callable[[dict], Any]
+    write: bool
+
+
+def _read(value: Any) -> Contract:
+    return Contract(value if callable(value) else (lambda call: value), write=False)
+
+
+def _write(value: Any) -> Contract:
+    return Contract(value if callable(value) else (lambda call: value), write=True)
+
+
+# Mutable answers are built per call (lambda), so a caller that changes one changes only its own.
+CONTRACTS: dict[str, Contract] = {
+    # Django's BaseCache API, as django-redis implements it
+    "get": _read(lambda call: call["default"]),
+    "get_many": _read(lambda call: {}),
+    "has_key": _read(False),
+    "ttl": _read(0),
+    "pttl": _read(0),
+    "keys": _read(lambda call: []),
+    "iter_keys": _read(lambda call: iter(())),
+    "set": _write(False),
+    "add": _write(False),
+    "set_many": _write(lambda call: list(call["data"])),  # Django: the keys that failed insertion
+    "touch": _write(False),
+    "delete": _write(False),
+    "delete_many": _write(0),
+    "delete_pattern": _write(0),
+    "clear": _write(None),
+    "incr": _write(_not_found),
+    "decr": _write(_not_found),
+    "incr_version": _write(_not_found),
+    "expire": _write(False),
+    "expire_at": _write(False),
+    "pexpire": _write(False),
+    "pexpire_at": _write(False),
+    "persist": _write(False),
+    # django-redis's set and hash commands
+    "scard": _read(0),
+    "sdiff": _read(lambda call: set()),
+    "sinter": _read(lambda call: set()),
+    "sunion": _read(lambda call: set()),
+    "smembers": _read(lambda call: set()),
+    "sismember": _read(False),
+    "smismember": _read(lambda call: [False] * len(call["members"])),
+    "srandmember": _read(lambda call: None if call.get("count") is None else []),
+    "sscan": _read(lambda call: set()),
+    "sscan_iter": _read(lambda call: iter(())),
+    "hlen": _read(0),
+    "hkeys": _read(lambda call: []),
+    "hexists": _read(False),
+    "sadd": _write(0),
+    "srem": _write(0),
+    "smove": _write(False),
+    "spop": _write(_popped(set)),
+    "sdiffstore": _write(0),
+    "sinterstore": _write(0),
+    "sunionstore": _write(0),
+    "hset": _write(0),
+    "hdel": _write(0),
+    # django-redis's sorted-set commands
+    "zcard": _read(0),
+    "zcount": _read(0),
+    "zrange": _read(lambda call: []),
+    "zrevrange": _read(lambda call: []),
+    "zrangebyscore": _read(lambda call: []),
+    "zrevrangebyscore": _read(lambda call: []),
+    "zrank": _read(None),
+    "zscore": _read(None),
+    "zadd": _write(lambda call: None if call["incr"] else 0),  # with incr: the new score, None if not applied
+    "zincrby": _write(None),  # the new score; None: not applied
+    "zrem": _write(0),
+    "zremrangebyscore": _write(0),
+    "zpopmax": _write(_popped(list)),
+    "zpopmin": _write(_popped(list)),
 }
 
 
-def _guarded(name: str, default, lost_if_failed: bool):
+def _arguments(name: str, args: tuple, kwargs: dict) -> dict:
+    signature = inspect.signature(getattr(DefaultClient, name))
+    bound = signature.bind(None, *args, **kwargs)
+    bound.apply_defaults()
+    return bound.arguments
+
+
+class _Guard:
+    """One call to Redis through the breaker; on failure: trip it, record a lost write, fall back.
+
+    A read is not served while an invalidation is pending (``outage.pending()``): it could return
+    what the lost invalidation should have removed (a revoked token's cachalot entry, say), so it
+    is a miss until the outage is replayed. The breaker's half-open probe is still sent (a read is
+    how most processes find Redis back, and its success runs the replay); only its answer is
+    dropped if the replay did not happen.
+    """
+
+    def __init__(self, cache: "ResilientRedisCache", name: str, write: bool) -> None:
+        self.breaker = breaker_for(cache._breaker_name)
+        self.cache, self.name, self.write = cache, name, write
+
+    def skip(self) -> bool:
+        """Whether not to call Redis at all (the breaker's ``allow()`` is asked once, here)."""
+        if not self.breaker.allow():
+            self.lost("skipped: circuit open")
+            return True
+        self.probing = self.breaker.is_open
+        return not self.probing and self.distrusted()
+
+    def distrusted(self) -> bool:
+        return not self.write and outage.pending()
+
+    def lost(self, reason: str) -> None:
+        if self.write:
+            outage.record_lost_write(self.cache._breaker_name, f"{self.name} {reason}")
+
+    def failed(self, exc: BaseException) -> None:
+        self.breaker.record_failure(exc)
+        self.lost(f"failed: {exc}")
+
+
+def _guarded(name: str, contract: Contract):
     base = getattr(RedisCache, name)
 
     @functools.wraps(base)
     def method(self, *args, **kwargs):
-        breaker = breaker_for(self._breaker_name)
-        if not breaker.allow():
-            if lost_if_failed:
-                outage.record_lost_write(self._breaker_name, f"{name} skipped: circuit open")
-            return default
-        probing = breaker.is_open
+        guard = _Guard(self, name, contract.write)
+        if guard.skip():
+            return contract.fallback(_arguments(name, args, kwargs))
         try:
             count_cache_round_trip()  # one command or pipeline each (keys/delete_pattern scan: not on requests)
             result = base(self, *args, **kwargs)
-            if probing and breaker.record_success():
+            if guard.probing and guard.breaker.record_success():
                 count_cache_round_trip()
                 result = base(self, *args, **kwargs)  # read again after the replay of lost writes
         except REDIS_FAILURES as exc:
-            breaker.record_failure(exc)
-            if lost_if_failed:
-                outage.record_lost_write(self._breaker_name, f"{name} failed: {exc}")
-            return default
-        breaker.record_success()
+            guard.failed(exc)
+            return contract.fallback(_arguments(name, args, kwargs))
+        guard.breaker.record_success()
+        if guard.probing and guard.distrusted():
+            return contract.fallback(_arguments(name, args, kwargs))  # Redis is back, the replay is not
         return result
 
     return method
+
+
+def _guarded_iterator(name: str, contract: Contract):
+    """iter_keys and sscan_iter return generators: Redis is called while the caller iterates."""
+    base = getattr(RedisCache, name)
+
+    @functools.wraps(base)
+    def method(self, *args, **kwargs):
+        guard = _Guard(self, name, contract.write)
+        if guard.skip():
+            return
+        items = base(self, *args, **kwargs)
+        try:
+            if guard.probing:  # the whole answer first: it is dropped if the replay does not happen
+                items = list(items)
+                guard.breaker.record_success()
+                if guard.distrusted():
+                    return
+            yield from items
+        except REDIS_FAILURES as exc:
+            guard.failed(exc)  # what was yielded stands; the rest is as if the cache were empty
+            return
+        guard.breaker.record_success()
+
+    return method
+
+
+class ResilientLock:
+    """redis-py's ``Lock`` (as ``cache.lock()`` returns it) for which a Redis failure means "not held".
+
+    ``acquire`` returns False (``with cache.lock(...)`` raises ``LockError``, as redis-py does when
+    a lock is not acquired), ``locked``/``owned`` are False, ``release`` lets the lock expire by its
+    timeout, ``extend``/``reacquire`` raise ``LockError`` (redis-py's "lock not owned").
+    """
+
+    def __init__(self, lock, cache: "ResilientRedisCache") -> None:
+        self._lock = lock
+        self._cache = cache
+
+    def _call(self, name: str, fallback: Callable[[], Any], *args, **kwargs):
+        breaker = breaker_for(self._cache._breaker_name)
+        if not breaker.allow():
+            return fallback()
+        try:
+            result = getattr(self._lock, name)(*args, **kwargs)
+        except LockError:
+            raise  # redis-py's own answer (not owned, not acquired): Redis did answer
+        except REDIS_FAILURES as exc:
+            breaker.record_failure(exc)
+            return fallback()
+        breaker.record_success()
+        return result
+
+    @staticmethod
+    def _not_owned() -> Any:
+        raise LockError("Cannot extend or reacquire a lock: the cache is unavailable")
+
+    def acquire(self, *args, **kwargs) -> bool:
+        return self._call("acquire", lambda: False, *args, **kwargs)
+
+    def locked(self) -> bool:
+        return self._call("locked", lambda: False)
+
+    def owned(self) -> bool:
+        return self._call("owned", lambda: False)
+
+    def release(self) -> None:
+        self._call("release", lambda: None)
+
+    def extend(self, *args, **kwargs) -> bool:
+        return self._call("extend", self._not_owned, *args, **kwargs)
+
+    def reacquire(self) -> bool:
+        return self._call("reacquire", self._not_owned)
+
+    def __enter__(self) -> "ResilientLock":
+        if self.acquire():
+            return self
+        raise LockError("Unable to acquire lock within the time specified")
+
+    def __exit__(self, exc_type, exc_value, traceback) -> None:
+        self.release()
 
 
 class ResilientRedisCache(RedisCache):
@@ -71,8 +293,19 @@ class ResilientRedisCache(RedisCache):
     def _breaker_name(self) -> str:
         return "redis"
 
+    def lock(self, *args, **kwargs) -> ResilientLock:
+        return ResilientLock(super().lock(*args, **kwargs), self)  # builds the lock: no Redis call
 
-for _name, _default in _READS.items():
-    setattr(ResilientRedisCache, _name, _guarded(_name, _default, lost_if_failed=False))
-for _name, _default in _WRITES.items():
-    setattr(ResilientRedisCache, _name, _guarded(_name, _default, lost_if_failed=True))
+    async def aset_many(self, data: dict, timeout=DEFAULT_TIMEOUT, version=None) -> list:
+        """As ``set_many``: the keys that failed (BaseCache's generic ``aset_many`` always says none)."""
+        return await sync_to_async(self.set_many, thread_sensitive=True)(data, timeout, version)
+
+    def close(self, **kwargs) -> None:
+        # Dropping connections to a Redis that is gone: nothing left to do.
+        with contextlib.suppress(*REDIS_FAILURES):
+            super().close(**kwargs)
+
+
+for _name, _contract in CONTRACTS.items():
+    _make = _guarded_iterator if _name in ("iter_keys", "sscan_iter") else _guarded
+    setattr(ResilientRedisCache, _name, _make(_name, _contract))

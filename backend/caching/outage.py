@@ -20,12 +20,25 @@ showed the need for each):
   process's replay would be served until its TTL. The epoch is a timestamp, so comparing it with
   the time of the last lost write tells whether a replay came after it; ``CLOCK_SKEW_NS`` allows
   for hosts whose clocks differ (one bump too many costs a burst of misses, one too few a stale read).
+
+And one rule keeps a half-available Redis (reads answer, writes are refused: a failover, a
+read-only replica, ``CLIENT PAUSE ... WRITE``, out of memory) from serving what a lost
+invalidation should have removed: while ``pending()`` is true, no process serves anything it reads
+from the cache (hot payloads, 304s, cachalot's results, everything read through Django's cache API)
+and reads go to the database. ``pending()`` is true in a process that lost a write since its last
+replay, and in every process while the database holds an outage record, as seen by a check made at
+most ``CACHE_OUTAGE_POLL`` seconds earlier (one indexed ``EXISTS`` per period per process, on the
+request that finds the last check too old; never a query per request). That period bounds how long
+another process may still serve an entry after the write that should have removed it was
+acknowledged (the record is written before the acknowledgement); docs/caching.md, "Failures".
 """
 
 import logging
+import math
 import threading
 import time
 
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
 logger = logging.getLogger(__name__)
@@ -33,32 +46,99 @@ logger = logging.getLogger(__name__)
 CLOCK_SKEW_NS = 1_000_000_000
 
 _state = threading.local()
-_recorded = threading.Event()
+_recorded = threading.Event()  # this process lost a write that no replay has covered yet
 _last_lost_ns = 0  # wall-clock time of this process's latest lost write
+_row_lock = threading.Lock()
+_row_id: int | None = None  # this process's outage record, while it is believed to exist
+_poll_lock = threading.Lock()
+_polled_at = -math.inf  # time.monotonic() of the last check of the database
+_recorded_elsewhere = False  # the database held an outage record at the last check
 
 
 def record_lost_write(cache_alias: str, reason: str) -> None:
-    """Remember durably that a cache write was lost (a row at most once per process per outage)."""
+    """Remember durably that a cache write was lost: one row per process while none of its is left.
+
+    The row is written before the write that lost its invalidation is acknowledged (at commit when
+    in a transaction), so every process learns of it within ``CACHE_OUTAGE_POLL`` seconds.
+    """
     global _last_lost_ns
     _last_lost_ns = time.time_ns()
-    if _recorded.is_set():
+    if not _recorded.is_set():
+        _recorded.set()
+        logger.error("cache write lost on %s (%s); recorded for replay", cache_alias, reason)
+    if _row_id is not None:
         return
-    _recorded.set()
-    logger.error("cache write lost on %s (%s); recorded for replay", cache_alias, reason)
 
     def insert() -> None:
-        from backend.caching.models import CacheOutage
-
-        try:
-            CacheOutage.objects.create(cache_alias=cache_alias, reason=reason[:255])
-        except DatabaseError:
-            _recorded.clear()
-            logger.exception("could not record the cache outage in the database")
+        _insert_record(cache_alias, reason)
 
     if connection.in_atomic_block:
         transaction.on_commit(insert)
     else:
         insert()
+
+
+def _insert_record(cache_alias: str, reason: str) -> None:
+    global _row_id
+    from backend.caching.models import CacheOutage
+
+    with _row_lock:
+        if _row_id is not None:
+            return
+        try:
+            _row_id = CacheOutage.objects.create(cache_alias=cache_alias, reason=reason[:255]).id
+        except DatabaseError:
+            logger.exception("could not record the cache outage in the database")
+
+
+def pending() -> bool:
+    """Whether cached entries must not be served now: an invalidation was lost and not yet replayed.
+
+    True while this process has lost a write since its last replay, or while the database held an
+    outage record (any process's) at the last check, made at most ``CACHE_OUTAGE_POLL`` seconds ago
+    (``0`` turns the check off: the test settings, whose exact query counts it would disturb).
+    """
+    period = settings.CACHE_OUTAGE_POLL
+    if period > 0 and time.monotonic() - _polled_at >= period and _poll_lock.acquire(blocking=False):
+        try:
+            _poll()
+        finally:
+            _poll_lock.release()
+    return _recorded.is_set() or _recorded_elsewhere
+
+
+def _poll() -> None:
+    """Learn whether any process has an outage pending; replay this process's own if it can.
+
+    A process that lost writes usually replays when its circuit closes; this also covers the
+    circuit closing by a read while writes are still refused (the replay failed then), and
+    recreates this process's record if another process's replay consumed it meanwhile.
+    """
+    global _polled_at, _recorded_elsewhere, _row_id
+    from backend.caching.models import CacheOutage
+
+    _polled_at = time.monotonic()
+    if _recorded.is_set() and not connection.in_atomic_block:
+        recover()
+    try:
+        exists = CacheOutage.objects.exists()
+    except DatabaseError:
+        logger.exception("could not read the cache outage records")
+        _recorded_elsewhere = True  # unknown: not serving from the cache is the safe answer
+        return
+    if not exists:
+        _row_id = None
+        if _recorded.is_set():
+            _insert_record("redis", "lost writes still to replay after another process's replay")
+            exists = _row_id is not None
+    _recorded_elsewhere = exists
+
+
+def reset() -> None:
+    """Forget this process's outage state (a test starting from a fresh process)."""
+    global _last_lost_ns, _row_id, _polled_at, _recorded_elsewhere
+    _recorded.clear()
+    _last_lost_ns, _row_id, _polled_at, _recorded_elsewhere = 0, None, -math.inf, False
 
 
 def _replayed_after(moment_ns: int) -> bool:
@@ -69,7 +149,12 @@ def _replayed_after(moment_ns: int) -> bool:
 
 
 def recover() -> int:
-    """Invalidate everything that may have missed an invalidation; returns the outage records cleared."""
+    """Invalidate everything that may have missed an invalidation; returns the outage records cleared.
+
+    Never raises for a database error (it runs from cache calls, whose callers expect a cache
+    answer): the replay is then left to the next attempt.
+    """
+    global _row_id, _recorded_elsewhere
     from cachalot.api import invalidate as cachalot_invalidate
 
     from backend.caching.models import CacheOutage
@@ -88,9 +173,10 @@ def recover() -> int:
                     _recorded.clear()
                 return 0
             if not get_store().bump_epoch():
-                return 0  # Redis still unreachable: try again later
+                return 0  # Redis still refuses writes: try again later
             cachalot_invalidate()
             CacheOutage.objects.filter(id__in=ids).delete()
+        _row_id, _recorded_elsewhere = None, False
         if _last_lost_ns == lost_at or lost_at is None:
             _recorded.clear()
         logger.warning(
@@ -99,5 +185,8 @@ def recover() -> int:
             "" if ids else " (writes this process lost after the last replay)",
         )
         return len(ids)
+    except DatabaseError:
+        logger.exception("cache recovery failed on the database; it will be tried again")
+        return 0
     finally:
         _state.recovering = False

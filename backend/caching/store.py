@@ -15,7 +15,10 @@ Keys (raw Redis keys, outside Django's cache key scheme so that one pipeline can
   ``hc:lat:{ns}`` recent commit-to-warm latencies in ms.
 
 Every Redis call goes through the shared circuit breaker: while Redis is down, reads report a
-miss and writes report failure, instantly.
+miss and writes report failure, instantly. While an invalidation is lost and not yet replayed
+(``outage.pending()``), the read path reports Redis unreachable without asking it, so requests are
+answered from the database ("bypass"): no payload and no 304 that the lost invalidation would have
+made unservable.
 """
 
 import hashlib
@@ -134,7 +137,14 @@ class RedisStore:
     def client(self):
         return caches[self.alias].client.get_client(write=True)
 
-    def _run(self, operation: Callable, default, *, lost: bool = False, reason: str = ""):
+    def _run(self, operation: Callable, default, *, lost: bool = False, reason: str = "", serves: bool = False):
+        """``operation(client)`` through the breaker; ``default`` when Redis fails or is skipped.
+
+        ``lost``: a failure loses an invalidation (recorded for replay). ``serves``: what the
+        operation reads is served to clients, so it is not asked for (``default``) while an
+        invalidation is pending; a half-open probe is still sent, and its answer dropped unless
+        the replay its success triggers clears the pending state.
+        """
         if not self.breaker.allow():
             if lost:
                 outage.record_lost_write(self.alias, f"{reason} skipped: circuit open")
@@ -142,6 +152,8 @@ class RedisStore:
         from backend.caching.backends import REDIS_FAILURES
 
         probing = self.breaker.is_open
+        if serves and not probing and outage.pending():
+            return default
         try:
             count_cache_round_trip()  # one pipeline or command per operation (Server-Timing)
             result = operation(self.client)
@@ -156,12 +168,17 @@ class RedisStore:
                 outage.record_lost_write(self.alias, f"{reason} failed: {exc}")
             return default
         self.breaker.record_success()
+        if serves and probing and outage.pending():
+            return default
         return result
 
     # -- read path ---------------------------------------------------------------------------
 
     def read(self, ns: str, key_id: int, *, record_access: bool) -> ReadResult:
-        """Generation, epoch and payload in one round trip (plus piggybacked counters)."""
+        """Generation, epoch and payload in one round trip (plus piggybacked counters).
+
+        ``reachable=False`` when Redis fails, or is not asked because an invalidation is pending.
+        """
         counts = pending_counters.drain()
 
         def op(client):
@@ -173,7 +190,7 @@ class RedisStore:
                 pipe.hincrby(f"hc:stats:{counter_ns}", field, n)
             return pipe.execute()[0]
 
-        values = self._run(op, None)
+        values = self._run(op, None, serves=True)
         if values is None:
             pending_counters.restore(counts)
             return ReadResult(None, b"0", None, reachable=False)
@@ -181,7 +198,8 @@ class RedisStore:
         return ReadResult(gen, epoch or b"0", Payload.decode(raw))
 
     def read_generation(self, ns: str, key_id: int) -> tuple[bytes | None, bytes]:
-        values = self._run(lambda c: c.mget(gen_key(ns, key_id), EPOCH_KEY), None)
+        """The key's generation and the epoch (for a 304); no generation while one may be stale."""
+        values = self._run(lambda c: c.mget(gen_key(ns, key_id), EPOCH_KEY), None, serves=True)
         if values is None:
             return None, b"0"
         return values[0], values[1] or b"0"

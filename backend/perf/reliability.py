@@ -218,7 +218,49 @@ def _applications(doc: dict) -> list[str]:
     ]
 
 
+def _fault_matrix(doc: dict) -> list[str]:
+    rows = [
+        [
+            fault,
+            f["requests"],
+            f["seconds"],
+            ", ".join(f"{status}: {count}" for status, count in f["statuses"].items()),
+            len(f["server_errors"]),
+            f["documented_503"],
+            f["acknowledged_writes"],
+        ]
+        for fault, f in doc["per_fault"].items()
+    ]
+    revoked = doc["revoked_token"]
+    return [
+        f"Every route and method of the access matrix ({doc['routes']}) by each of its four callers, under each "
+        f"of {len(doc['faults'])} cache faults: {doc['routes_x_faults']} routes x faults tried, "
+        f"{doc['server_errors']} responses >= 500 other than the documented 503s, {doc['lost_writes']} of "
+        f"{doc['acknowledged_writes']} acknowledged writes lost (each checked in the database and in the API on "
+        "both web workers after the outage was replayed; every revoked token checked to stay revoked). The "
+        "4xx are the access rules' answers to the callers who may not do what they ask.",
+        "",
+        *_table(
+            ["cache Redis", "requests", "s", "statuses", ">= 500", "503 documented", "writes acknowledged"],
+            rows,
+            "lrrlrrr",
+        ),
+        "",
+        f"Redis paused for writes (half available): after an acknowledged `POST /api/v1/auth/logout/`, the old "
+        f"token was tried {revoked['tries']} times over both web workers and authenticated "
+        f"{revoked['authenticated']} times"
+        + (
+            f", the last {_cell(revoked['last_authenticated_s'])} s after the acknowledgement"
+            if revoked["authenticated"]
+            else ""
+        )
+        + f" (the bound: one outage check, `CACHE_OUTAGE_POLL` = {_cell(revoked['poll_s'])} s; before the fix: "
+        "22 of 31 over 15 s).",
+    ]
+
+
 _SECTIONS: dict[str, Callable[[dict], list[str]]] = {
+    "test_every_route_under_every_cache_fault": _fault_matrix,
     "test_redis_outage_under_steady_reads_and_writes": _redis_outage,
     "test_a_write_lost_after_another_process_replayed": _lost_after_replay,
     "test_broker_unreachable_at_commit": _broker,
@@ -263,6 +305,18 @@ Each of these failed its test before the fix (figures from that run) and passes 
    (`cache recovered: 0 outage record(s) replayed` in the logs): every payload invalidated twice.
    Now a replay locks the records (`SELECT ... FOR UPDATE`) while it bumps and deletes them, so
    the second waits and finds nothing to do.
+5. **The cache failing outside the hot path: 500s.** With the cache Redis stopped or paused,
+   `POST /api/v1/auth/token/`, `/auth/register/` and `/auth/logout/` answered 500: the cache
+   backend returned None where DRF's throttle passed a default (`cache.get(key, [])`), and
+   `set_many`, `incr` and the async `aset_many` broke their contracts too (233 of 561 cases of
+   `tests/reliability/test_cache_contract.py` failed). Now every method of the backend answers as
+   Django documents for an empty cache and a write not applied (`backend/caching/backends.py`).
+6. **Half-available Redis: a revoked token kept working.** With Redis answering reads and refusing
+   writes, the logout's cachalot invalidation was lost and the old token authenticated on 22 of 31
+   requests over 15 s, from both web workers; before the fix the matrix's logout answered 500 under
+   `CLIENT PAUSE ... WRITE`. Now no process serves anything from the cache while an invalidation is
+   lost and not replayed: the process that lost it at once, every other one within
+   `CACHE_OUTAGE_POLL` (1 s) of the acknowledgement (docs/caching.md, "Failures").
 """
 
 TRADE_OFFS = """\
@@ -301,6 +355,11 @@ TRADE_OFFS = """\
   process and concurrent calls share one check, so anonymous callers cost at most one round trip
   per service per process per second, over connections already open (25 calls: 0 new Redis
   connections, `tests/ops/test_readiness_load.py`; before, 26). An outage shows up to 1 s late.
+- **Outage check** (`CACHE_OUTAGE_POLL`, 1 s): how often each process asks the database whether
+  an invalidation is lost and not replayed (one indexed `EXISTS`, on the cache read that finds the
+  last check too old). It bounds how long another process may serve a cached entry after a write
+  whose invalidation Redis refused was acknowledged; shorter costs a query more often per process,
+  longer widens the window. The process that lost the write needs no check: it stops at once.
 - **One beat**: two beats double every periodic task (measured above) and change nothing else;
   docs/deployment.md says how to keep it at one.
 """

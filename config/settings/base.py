@@ -256,6 +256,9 @@ HOT_CACHE_POPULARITY_DECAY_PERIOD = 3600.0
 HOT_CACHE_POPULARITY_KEEP = 10_000
 # How often beat replays invalidations lost during a cache outage.
 CACHE_RECOVERY_PERIOD = env.float("CACHE_RECOVERY_PERIOD", default=3.0)
+# How often each process checks the database for an unreplayed cache outage (seconds): the bound on
+# how long it may serve a cached entry that another process's lost invalidation should have removed.
+CACHE_OUTAGE_POLL = env.float("CACHE_OUTAGE_POLL", default=1.0)
 # Server-Timing header with the cache outcome, db time and query count of each request.
 SERVER_TIMING_ENABLED = env.bool("SERVER_TIMING_ENABLED", default=False)
 

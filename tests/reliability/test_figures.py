@@ -109,3 +109,37 @@ def test_the_report_sums_up_every_test_and_renders_each_known_section(tmp_path):
     assert "payments created: 1" in page
     assert "## What the tests found, and the fixes" in page
     assert "on 2 CPU(s), load average 1 while they ran" in page
+
+
+def test_the_fault_matrix_section_shows_routes_x_faults_5xx_and_lost_writes(tmp_path):
+    per_fault = {
+        "requests": 208,
+        "seconds": 20.5,
+        "statuses": {"200": 200, "503": 8},
+        "server_errors": [],
+        "documented_503": 8,
+        "acknowledged_writes": 29,
+    }
+    document = _document(
+        "test_every_route_under_every_cache_fault",
+        fault="every route under the cache Redis stopped",
+        operations=208,
+        failed=8,
+        server_errors=0,
+        stale_reads=0,
+        lost_writes=0,
+        routes=52,
+        faults=["stopped"],
+        routes_x_faults=52,
+        documented_503=8,
+        acknowledged_writes=29,
+        revoked_token={"tries": 31, "authenticated": 0, "last_authenticated_s": None, "poll_s": 1.0},
+        per_fault={"stopped": per_fault},
+    )
+    (tmp_path / "matrix.json").write_text(json.dumps(document))
+
+    page = reliability.render(reliability.load(tmp_path))
+
+    assert "52 routes x faults tried, 0 responses >= 500 other than the documented 503s, 0 of 29" in page
+    assert "| stopped | 208 | 20.5 | 200: 200, 503: 8 | 0 | 8 | 29 |" in page
+    assert "authenticated 0 times (the bound" in page

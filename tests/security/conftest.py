@@ -62,11 +62,12 @@ class World:
         }
 
 
-def build_world() -> World:
-    owner = make_user(email="client@example.com")
-    worker = make_user(email="worker@example.com")
-    stranger = make_user(email="stranger@example.com")
-    staff = make_user(email="admin@example.com", is_staff=True)
+def build_world(prefix: str = "") -> World:
+    """The rows above; ``prefix`` on every email, so that several worlds fit in one database."""
+    owner = make_user(email=f"{prefix}client@example.com")
+    worker = make_user(email=f"{prefix}worker@example.com")
+    stranger = make_user(email=f"{prefix}stranger@example.com")
+    staff = make_user(email=f"{prefix}admin@example.com", is_staff=True)
     for user in (owner, worker):
         user.account_details.bank_name = "First Bank"
         user.account_details.account_holder = user.email
