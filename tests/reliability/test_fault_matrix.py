@@ -291,6 +291,7 @@ def static_files():
             "DJANGO_SETTINGS_MODULE": "config.settings.production",
             "DJANGO_SECRET_KEY": "collectstatic-only-not-a-secret",
             "DJANGO_ALLOWED_HOSTS": "localhost",
+            "CELERY_BROKER_URL": "amqp://collectstatic-only@localhost//",
         }
         collected = run([sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"], env, 600)
         assert collected.returncode == 0, collected.stdout + collected.stderr
