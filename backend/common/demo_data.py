@@ -55,6 +55,7 @@ HISTORY_END = datetime(2026, 1, 1, tzinfo=UTC)
 BATCH_SIZE = 5000
 
 DEMO_EMAIL = "demo@paeshift.dev"
+DEMO_WORKER_EMAIL = "worker@paeshift.dev"
 ADMIN_EMAIL = "admin@paeshift.dev"
 DEMO_PASSWORD = "paeshift-demo"
 
@@ -385,6 +386,15 @@ def _plan_people(rng: random.Random, users: int) -> list[Person]:
     demo.email, demo.first, demo.last, demo.business = DEMO_EMAIL, "Demo", "Client", "Paeshift Demo Events"
     demo.city, demo.is_client = CITIES[0], True
     demo.weight = client_weights[int(0.97 * (len(client_weights) - 1))]
+    if len(people) > 1:
+        # The demo worker, the other side's screens (GET /api/v1/me/applications/): as busy a worker in Lagos
+        # as the demo client is a client, so they hold applications in several statuses and upcoming shifts.
+        # Only their own draws change, so every other person stays as the seed made them.
+        worker = people[1]
+        worker_weights = sorted(p.weight for p in people if not p.is_client and p is not worker) or [1.0]
+        worker.email, worker.first, worker.last, worker.business = DEMO_WORKER_EMAIL, "Demo", "Worker", ""
+        worker.city, worker.is_client = CITIES[0], False
+        worker.weight = worker_weights[int(0.97 * (len(worker_weights) - 1))]
     return people
 
 

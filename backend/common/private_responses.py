@@ -21,6 +21,8 @@ PRIVATE_URL_NAMES = frozenset(
         # /api/v1/me/...
         "me-profile",
         "me-account-details",
+        "me-applications",
+        "me-jobs",
         # account details and payments, whoever asks (staff included)
         "user-account-details",
         "legacy-account-details",

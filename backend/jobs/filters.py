@@ -5,10 +5,12 @@ from datetime import UTC
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from backend.jobs import selectors
 from backend.jobs.models import Application, Job
 
 # The largest id a path accepts (18 digits, see backend.common.converters).
@@ -53,6 +55,29 @@ class IdFilter(filters.NumberFilter):
         return None
 
 
+class StrictBooleanField(forms.Field):
+    """``true`` or ``false``; anything else is invalid.
+
+    Written by hand because django-filter's ``BooleanFilter`` (``NullBooleanField``, ``BooleanWidget``)
+    reads any other value (``yes``, ``ture``) as "not given" and skips the filter: the unfiltered list
+    would answer a misspelt value, which the API refuses everywhere else.
+    """
+
+    default_error_messages = {"invalid": "Must be `true` or `false`."}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if value not in ("true", "false"):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return value == "true"
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBooleanFilter(filters.Filter):
+    field_class = StrictBooleanField
+
+
 class JobFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=Job.Status.choices, help_text="Jobs in this status. Default: `open`.")
     city = filters.CharFilter(lookup_expr="iexact", max_length=80, help_text="City, case-insensitive exact match.")
@@ -92,4 +117,31 @@ class ApplicationFilter(filters.FilterSet):
 
     class Meta:
         model = Application
+        fields: list[str] = []
+
+
+class MyApplicationFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=Application.Status.choices, help_text="Applications in this status.")
+    upcoming = StrictBooleanFilter(
+        method="filter_upcoming",
+        help_text=(
+            "`true`: only accepted applications whose shift has not ended yet (on jobs neither cancelled nor "
+            "completed), the soonest shift first, a shift under way before one still to come (ties: by job id, "
+            "then application id). `false`, like leaving it out: every application, newest first."
+        ),
+    )
+
+    class Meta:
+        model = Application
+        fields: list[str] = []
+
+    def filter_upcoming(self, queryset: QuerySet[Application], name: str, value: bool) -> QuerySet[Application]:
+        return selectors.applications_upcoming(queryset, now=timezone.now()) if value else queryset
+
+
+class MyJobFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=Job.Status.choices, help_text="Jobs in this status. Default: every status.")
+
+    class Meta:
+        model = Job
         fields: list[str] = []

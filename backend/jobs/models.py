@@ -41,8 +41,11 @@ class Job(models.Model):
             # Open jobs list: WHERE status = 'open' [AND city = ?] ORDER BY shift_start, id.
             models.Index(fields=["status", "city", "shift_start"], name="job_status_city_start_idx"),
             models.Index(fields=["status", "shift_start"], name="job_status_start_idx"),
-            # "Jobs I posted": WHERE client_id = ? ORDER BY created_at DESC.
-            models.Index(fields=["client", "-created_at"], name="job_client_created_idx"),
+            # "Jobs I posted" (GET /api/v1/me/jobs/, backend.jobs.selectors.job_list_for_client):
+            # WHERE client_id = ? ORDER BY created_at DESC, id DESC, read in index order.
+            models.Index(fields=["client", "-created_at", "-id"], name="job_client_created_idx"),
+            # The same with ?status=: WHERE client_id = ? AND status = ? ORDER BY created_at DESC, id DESC.
+            models.Index(fields=["client", "status", "-created_at", "-id"], name="job_client_status_idx"),
         ]
 
     def __str__(self) -> str:
@@ -79,8 +82,12 @@ class Application(models.Model):
             # (The unique constraint above already indexes (job_id, applicant_id); this one also
             # covers the status so the counts are read from the index alone.)
             models.Index(fields=["job", "status"], name="application_job_status_idx"),
-            # "My applications": WHERE applicant_id = ? ORDER BY created_at DESC.
-            models.Index(fields=["applicant", "-created_at"], name="application_applicant_idx"),
+            # "My applications" (GET /api/v1/me/applications/, backend.jobs.selectors.application_list_for_worker):
+            # WHERE applicant_id = ? ORDER BY created_at DESC, id DESC, read in index order.
+            models.Index(fields=["applicant", "-created_at", "-id"], name="application_applicant_idx"),
+            # The same with ?status=: WHERE applicant_id = ? AND status = ? ORDER BY created_at DESC, id DESC;
+            # and ?upcoming=true: WHERE applicant_id = ? AND status = 'accepted', joined to the job's shift.
+            models.Index(fields=["applicant", "status", "-created_at", "-id"], name="application_applicant_stat_idx"),
         ]
 
     def __str__(self) -> str:

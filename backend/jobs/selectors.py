@@ -1,5 +1,7 @@
 """Reads of jobs and applications, each in one query (a list page: a count and the page)."""
 
+from datetime import datetime
+
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
@@ -64,3 +66,71 @@ def application_get(*, application_id: int) -> Application | None:
 def application_list_for_job(*, job_id: int) -> QuerySet[Application]:
     """A job's applications, oldest first. Filtering by status is ``ApplicationFilter``'s job."""
     return application_queryset().filter(job_id=job_id).order_by("created_at", "id")
+
+
+# --- the caller's own lists: GET /api/v1/me/applications/ and /api/v1/me/jobs/ -------------------------------
+
+# What a worker's application list shows of each job (the job summary); the description stays in the database.
+_APPLICATION_JOB_FIELDS = ("title", "city", "pay_rate", "shift_start", "shift_end", "status", "client_id")
+# A job still ahead of (or in) its shift: an accepted application to a cancelled or completed job is not upcoming.
+_JOB_STATUSES_AHEAD = (Job.Status.OPEN, Job.Status.FILLED, Job.Status.IN_PROGRESS)
+
+
+def application_list_for_worker(*, user_id: int) -> QuerySet[Application]:
+    """The applications ``user_id`` made, newest first (``created_at``, then id, descending).
+
+    Each comes with its job (the fields of ``_APPLICATION_JOB_FIELDS``) and the job's client's
+    display name (``client_display_name``), joined in: one query per page, whatever the page size.
+    Walks the ``(applicant, created_at, id)`` index; with a status filter, the
+    ``(applicant, status, created_at, id)`` one. Filtering is ``MyApplicationFilter``'s job.
+    """
+    return (
+        Application.objects.filter(applicant_id=user_id)
+        .select_related("job")
+        .only(
+            "id",
+            "applicant_id",
+            "cover_note",
+            "status",
+            "created_at",
+            "updated_at",
+            "job__id",
+            *(f"job__{name}" for name in _APPLICATION_JOB_FIELDS),
+        )
+        .annotate(client_display_name=F("job__client__profile__display_name"))
+        .order_by("-created_at", "-id")
+    )
+
+
+def applications_upcoming(applications: QuerySet[Application], *, now: datetime) -> QuerySet[Application]:
+    """Of ``applications``, the accepted ones whose shift has not ended at ``now`` (``shift_end > now``).
+
+    Shifts under way come first: ordered by the shift's start (soonest first), then by job id and
+    application id, so the order is total. Jobs that were cancelled or completed are left out
+    (their shift will not take place, or is over), whatever their shift times say.
+    """
+    return applications.filter(
+        status=Application.Status.ACCEPTED, job__shift_end__gt=now, job__status__in=_JOB_STATUSES_AHEAD
+    ).order_by("job__shift_start", "job_id", "id")
+
+
+def job_list_for_client(*, user_id: int) -> QuerySet[Job]:
+    """The jobs ``user_id`` posted, in every status, newest first (``created_at``, then id, descending).
+
+    Each carries its application counts by status (``applications_pending``, ``_accepted``,
+    ``_rejected``, ``_withdrawn``): correlated subqueries on the ``(job, status)`` index, so a page is
+    one query whatever the number of applications. Walks the ``(client, created_at, id)`` index;
+    with a status filter, the ``(client, status, created_at, id)`` one. Filtering is
+    ``MyJobFilter``'s job.
+    """
+    applications = Application.objects.filter(job=OuterRef("pk"))
+    counts = {
+        f"applications_{status}": _application_count(applications.filter(status=status))
+        for status in Application.Status.values
+    }
+    return (
+        Job.objects.filter(client_id=user_id)
+        .only(*_JOB_LIST_FIELDS, "created_at", "updated_at")
+        .annotate(**counts)
+        .order_by("-created_at", "-id")
+    )

@@ -104,3 +104,84 @@ class ApplicationOutputSerializer(serializers.ModelSerializer):
         model = Application
         fields = ["id", "job_id", "applicant", "cover_note", "status", "created_at", "updated_at"]
         read_only_fields = fields
+
+
+# --- the caller's own lists ----------------------------------------------------------------------------------
+
+
+class MyApplicationJobClientSerializer(serializers.Serializer):
+    """The client who posted the job."""
+
+    id = serializers.IntegerField(source="job.client_id", read_only=True)
+    display_name = serializers.CharField(source="client_display_name", read_only=True)
+
+
+class MyApplicationJobSerializer(serializers.Serializer):
+    """The job applied to, as a worker's list shows it: what, where, when, for how much, and whose."""
+
+    id = serializers.IntegerField(source="job_id", read_only=True)
+    title = serializers.CharField(source="job.title", read_only=True)
+    city = serializers.CharField(source="job.city", read_only=True)
+    shift_start = serializers.DateTimeField(source="job.shift_start", read_only=True)
+    shift_end = serializers.DateTimeField(source="job.shift_end", read_only=True)
+    pay_rate = serializers.DecimalField(
+        source="job.pay_rate", max_digits=10, decimal_places=2, read_only=True, help_text="Pay per hour."
+    )
+    status = serializers.ChoiceField(
+        source="job.status", choices=Job.Status.choices, read_only=True, help_text="The job's status."
+    )
+    client = MyApplicationJobClientSerializer(source="*", read_only=True)
+
+
+class MyApplicationOutputSerializer(serializers.ModelSerializer):
+    """One of my applications, with the job it is for. ``status`` is the application's own."""
+
+    job = MyApplicationJobSerializer(source="*", read_only=True)
+
+    class Meta:
+        model = Application
+        fields = ["id", "status", "job", "cover_note", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class MyJobApplicationCountsSerializer(serializers.Serializer):
+    """How many applications the job has in each status, and in total."""
+
+    pending = serializers.IntegerField(source="applications_pending", read_only=True)
+    accepted = serializers.IntegerField(source="applications_accepted", read_only=True)
+    rejected = serializers.IntegerField(source="applications_rejected", read_only=True)
+    withdrawn = serializers.IntegerField(source="applications_withdrawn", read_only=True)
+    total = serializers.SerializerMethodField()
+
+    def get_total(self, obj: Job) -> int:
+        """Applications in every status."""
+        return sum(getattr(obj, f"applications_{status}") for status in Application.Status.values)
+
+
+class MyJobOutputSerializer(serializers.ModelSerializer):
+    """One of the jobs I posted, with its applications counted by status. ``pay_rate`` is pay per hour."""
+
+    slots_filled = serializers.SerializerMethodField()
+    applications = MyJobApplicationCountsSerializer(source="*", read_only=True)
+
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "title",
+            "city",
+            "pay_rate",
+            "shift_start",
+            "shift_end",
+            "slots",
+            "slots_filled",
+            "status",
+            "applications",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_slots_filled(self, obj: Job) -> int:
+        """Slots taken by an accepted application (at most ``slots``)."""
+        return min(obj.applications_accepted, obj.slots)

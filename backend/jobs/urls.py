@@ -15,5 +15,7 @@ urlpatterns = [
         name="application-withdraw",
     ),
     path("applications/<id:application_id>/accept/", views.ApplicationAcceptView.as_view(), name="application-accept"),
+    path("me/applications/", views.MyApplicationListView.as_view(), name="me-applications"),
+    path("me/jobs/", views.MyJobListView.as_view(), name="me-jobs"),
     path("applications/<id:application_id>/reject/", views.ApplicationRejectView.as_view(), name="application-reject"),
 ]

@@ -9,15 +9,17 @@ from rest_framework.views import APIView
 
 from backend.caching.views import HotCachedMixin
 from backend.common.openapi import LEGACY_DESCRIPTION, ErrorResponse409Serializer
-from backend.jobs import selectors, services
-from backend.jobs.filters import ApplicationFilter, JobFilter
-from backend.jobs.models import Application
+from backend.jobs import hot_caches, selectors, services
+from backend.jobs.filters import ApplicationFilter, JobFilter, MyApplicationFilter, MyJobFilter
+from backend.jobs.models import Application, Job
 from backend.jobs.serializers import (
     ApplicationCreateInputSerializer,
     ApplicationOutputSerializer,
     JobDetailOutputSerializer,
     JobInputSerializer,
     JobListOutputSerializer,
+    MyApplicationOutputSerializer,
+    MyJobOutputSerializer,
 )
 
 
@@ -241,6 +243,59 @@ class ApplicationRejectView(_ApplicationActionView):
     """
 
     service = staticmethod(services.application_reject)
+
+
+class _MyListView(generics.ListAPIView):
+    """A list of the caller's own rows. The default request (no query parameter) is answered by
+    ``build_first_page`` (backend/jobs/hot_caches.py), keyed by the caller's id, with the same bytes
+    as the paginated list, so it can become a hot view without changing what clients see."""
+
+    build_first_page = None
+
+    def get(self, request, *args, **kwargs):
+        if request.query_params:
+            return super().get(request, *args, **kwargs)
+        return Response(self.build_first_page(request.user.id))
+
+
+@extend_schema_view(get=extend_schema(tags=["me"]))
+class MyApplicationListView(_MyListView):
+    """My applications as a worker, newest first, each with its status and the job it is for.
+
+    Each application shows the job's title, city, shift times, pay rate (per hour) and status, and
+    the display name of the client who posted it. Filter by `status`. `upcoming=true` lists my
+    upcoming shifts instead: the accepted applications whose shift has not ended yet (a cancelled or
+    completed job is left out), the soonest shift first, so a shift under way comes before those
+    still to come. Only ever the caller's own applications; a token is required.
+    """
+
+    serializer_class = MyApplicationOutputSerializer
+    filterset_class = MyApplicationFilter
+    build_first_page = staticmethod(hot_caches.build_my_applications)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Application.objects.none()
+        return selectors.application_list_for_worker(user_id=self.request.user.id)
+
+
+@extend_schema_view(get=extend_schema(tags=["me"]))
+class MyJobListView(_MyListView):
+    """The jobs I posted as a client, in every status, newest first, with their applications counted.
+
+    Each job shows its applications by status (`pending`, `accepted`, `rejected`, `withdrawn`) and in
+    total, and `slots_filled`: the slots taken by accepted applications. Filter by `status`. Only ever
+    the caller's own jobs; a token is required.
+    """
+
+    serializer_class = MyJobOutputSerializer
+    filterset_class = MyJobFilter
+    build_first_page = staticmethod(hot_caches.build_my_jobs)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Job.objects.none()
+        return selectors.job_list_for_client(user_id=self.request.user.id)
 
 
 class LegacyJobDetailView(JobDetailView):

@@ -34,6 +34,8 @@ BUDGETS: dict[str, Budget] = {
     "/ratings/reviewer_{user_id}/": Budget(cold_queries=3),
     "/api/v1/users/{user_id}/reviews/": Budget(cold_queries=3),
     "/reviews/{user_id}": Budget(cold_queries=3),
+    "/api/v1/me/applications/": Budget(cold_queries=3),
+    "/api/v1/me/jobs/": Budget(cold_queries=3),
 }
 
 # Not API data: the schema and its UI.

@@ -2,9 +2,10 @@
 
 One definition, used by every measurement (in-process by ``measure_cachalot``, over HTTP by the
 benchmark): users drawn from a Zipf distribution (a few are hot, as on a real marketplace); 95%
-reads over the six hot endpoints (some through their legacy paths) and the open jobs list; 5%
-writes: payments created and settled, reviews, profile and account updates, applications. Every
-client acts with a real token. Deterministic for a given seed and database.
+reads over the six hot endpoints (some through their legacy paths), the open jobs list and the
+two lists each side opens every day (a worker's applications, a client's posted jobs); 5% writes:
+payments created and settled, reviews, profile and account updates, applications. Every client
+acts with a real token. Deterministic for a given seed and database.
 
 Only ``Population.load`` touches Django (its imports are local), so a load generator can run the
 workload from a ``Population`` saved as JSON (``to_json``/``from_json``) without Django.
@@ -28,7 +29,14 @@ READ_MIX = (
     ("account_details", 15, "account_details:user"),
     ("job_detail", 15, "job:detail"),
     ("open_jobs", 10, None),
+    # Each side's own list, read by a worker (about four users in five) or a client: a worker checks
+    # their applications and shifts about as often as they browse open jobs; a client, a fifth of the
+    # users, checks their posted jobs and applicants several times a day.
+    ("my_applications", 8, None),
+    ("my_jobs", 4, None),
 )
+# Of those reads, the share that opens a tab other than the default page (upcoming shifts, open jobs).
+MY_LIST_TAB_SHARE = 0.4
 WRITE_MIX = (
     ("payment_create", 25),
     ("review_create", 20),
@@ -81,6 +89,8 @@ class Population:
     pay_targets: list[tuple[int, int, int]]  # (client, job, accepted worker) of completed jobs
     review_targets: list[tuple[int, int, int]]  # (job, reviewer, reviewee) not reviewed yet
     apply_targets: list[tuple[int, int]]  # (open job, worker who has not applied)
+    workers: list[int] = field(default_factory=list)  # users who applied to a job
+    clients: list[int] = field(default_factory=list)  # users who posted a job
 
     @classmethod
     def load(cls, *, max_users: int | None = None, seed: int = 1) -> "Population":
@@ -131,7 +141,20 @@ class Population:
                     apply_targets.append((job, worker))
         rng.shuffle(review_targets)
         rng.shuffle(apply_targets)
-        return cls(users, existing, staff_token.key, jobs, open_jobs, accepted, review_targets, apply_targets)
+        workers = sorted(set(Application.objects.values_list("applicant_id", flat=True).distinct()) & user_set)
+        clients = sorted(set(Job.objects.values_list("client_id", flat=True).distinct()) & user_set)
+        return cls(
+            users,
+            existing,
+            staff_token.key,
+            jobs,
+            open_jobs,
+            accepted,
+            review_targets,
+            apply_targets,
+            workers,
+            clients,
+        )
 
     def to_json(self) -> dict:
         """A JSON-ready dict (token keys become strings, tuples lists); ``from_json`` reverses it."""
@@ -150,6 +173,8 @@ class Population:
             pay_targets=[tuple(t) for t in data["pay_targets"]],
             review_targets=[tuple(t) for t in data["review_targets"]],
             apply_targets=[tuple(t) for t in data["apply_targets"]],
+            workers=list(data.get("workers", [])),
+            clients=list(data.get("clients", [])),
         )
 
 
@@ -181,10 +206,16 @@ class Workload:
         self.write_share = write_share
         self.users = ZipfPicker(population.users, exponent, random.Random(seed + 1))
         self.jobs = ZipfPicker(population.jobs or [0], exponent, random.Random(seed + 2))
+        # Who reads each side's own list; a population saved without them falls back on every user.
+        workers, clients = population.workers or population.users, population.clients or population.users
+        self.workers = ZipfPicker(workers, exponent, random.Random(seed + 3))
+        self.clients = ZipfPicker(clients, exponent, random.Random(seed + 4))
         if order_seed is not None:
             # Ranks from the shared order, draws from this client's own generator.
             self.users.items = ZipfPicker(population.users, exponent, random.Random(order_seed + 1)).items
             self.jobs.items = ZipfPicker(population.jobs or [0], exponent, random.Random(order_seed + 2)).items
+            self.workers.items = ZipfPicker(workers, exponent, random.Random(order_seed + 3)).items
+            self.clients.items = ZipfPicker(clients, exponent, random.Random(order_seed + 4)).items
         self.reads = [(name, ns) for name, weight, ns in read_mix for _ in range(weight)]
         self.writes = [name for name, weight in WRITE_MIX for _ in range(weight)]
         self.to_settle: list[int] = []
@@ -209,6 +240,8 @@ class Workload:
         self.to_settle.append(payment_id)
 
     def _read(self, name: str, namespace: str | None) -> Op:
+        if name in ("my_applications", "my_jobs"):
+            return self._own_list(name)
         legacy = self.rng.random() < LEGACY_SHARE
         user = self.users.pick()
         if name == "payments":
@@ -232,6 +265,17 @@ class Workload:
             city = self.rng.choice(CITIES)
             return Op("read", name, "GET", f"/api/v1/jobs/?city={city}", reader)
         return Op("read", name, "GET", path, reader, namespace=namespace, subject_id=user)
+
+    def _own_list(self, name: str) -> Op:
+        """A worker opens their applications (or upcoming shifts); a client, their posted jobs (or open ones)."""
+        tab = self.rng.random() < MY_LIST_TAB_SHARE
+        if name == "my_applications":
+            user = self.workers.pick()
+            path = "/api/v1/me/applications/?upcoming=true" if tab else "/api/v1/me/applications/"
+        else:
+            user = self.clients.pick()
+            path = "/api/v1/me/jobs/?status=open" if tab else "/api/v1/me/jobs/"
+        return Op("read", name, "GET", path, user, subject_id=user)
 
     def _write(self, name: str) -> Op:
         rng = self.rng

@@ -336,3 +336,28 @@ def test_seed_demo_gives_auto_now_fields_back_their_clock():
 
     assert job.created_at > demo_data.HISTORY_END
     assert timezone.now() - job.created_at < timedelta(minutes=1)
+
+
+def test_seed_demo_gives_each_side_a_demo_login_with_full_lists(api_client):
+    # given
+    output = seed_demo(users=USERS, seed=1)
+    assert f"{demo_data.DEMO_WORKER_EMAIL} / {demo_data.DEMO_PASSWORD}" in output
+
+    def listed(email: str, path: str) -> list[dict]:
+        login = api_client.post("/api/v1/auth/token/", {"email": email, "password": demo_data.DEMO_PASSWORD})
+        assert login.status_code == 200, login.content
+        api_client.credentials(HTTP_AUTHORIZATION=f"Token {login.json()['token']}")
+        response = api_client.get(path)
+        assert response.status_code == 200, response.content
+        return response.json()["results"]
+
+    # when
+    applications = listed(demo_data.DEMO_WORKER_EMAIL, "/api/v1/me/applications/?page_size=100")
+    upcoming = listed(demo_data.DEMO_WORKER_EMAIL, "/api/v1/me/applications/?upcoming=true")
+    jobs = listed(demo_data.DEMO_EMAIL, "/api/v1/me/jobs/?page_size=100")
+
+    # then: the demo worker has applications in several statuses and shifts ahead; the demo client, jobs
+    assert len({application["status"] for application in applications}) >= 3
+    assert upcoming
+    assert len({job["status"] for job in jobs}) >= 3
+    assert any(job["applications"]["total"] for job in jobs)

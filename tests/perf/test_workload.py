@@ -45,3 +45,28 @@ def test_every_op_of_the_workload_succeeds_in_process(population):
 
     assert result.errors == 0, result.statuses
     assert set(result.statuses) <= {200, 201}
+
+
+def test_workers_read_their_applications_and_clients_their_jobs(population):
+    # given: the seeded marketplace's workers (who applied) and clients (who posted)
+    assert population.workers
+    assert population.clients
+    workload = Workload(population, seed=13, write_share=0.0)
+
+    # when
+    ops = [workload.next() for _ in range(4000)]
+
+    # then: about 8 and 4 in 112 reads, each by a user of the right side, on their own list
+    names = Counter(op.name for op in ops)
+    assert 0.05 <= names["my_applications"] / 4000 <= 0.09
+    assert 0.02 <= names["my_jobs"] / 4000 <= 0.05
+    for op in ops:
+        if op.name == "my_applications":
+            assert op.user_id in population.workers
+            assert op.path.startswith("/api/v1/me/applications/")
+        elif op.name == "my_jobs":
+            assert op.user_id in population.clients
+            assert op.path.startswith("/api/v1/me/jobs/")
+    paths = {op.path for op in ops if op.name in ("my_applications", "my_jobs")}
+    assert "/api/v1/me/applications/?upcoming=true" in paths
+    assert "/api/v1/me/jobs/?status=open" in paths

@@ -125,6 +125,9 @@ MATRIX: list[Row] = [
     Row("api/v1/jobs/<id:job_id>/cancel/", "POST", "/api/v1/jobs/{open_job}/cancel/", CLIENT_ACTION),
     Row("api/v1/jobs/<id:job_id>/start/", "POST", "/api/v1/jobs/{filled_job}/start/", CLIENT_ACTION),
     Row("api/v1/jobs/<id:job_id>/complete/", "POST", "/api/v1/jobs/{in_progress_job}/complete/", CLIENT_ACTION),
+    # the caller's own lists: a worker's applications, a client's posted jobs (empty for whoever has none)
+    Row("api/v1/me/applications/", "GET", "/api/v1/me/applications/", OWN_DATA),
+    Row("api/v1/me/jobs/", "GET", "/api/v1/me/jobs/", OWN_DATA),
     Row(
         "api/v1/jobs/<id:job_id>/applications/",
         "GET",

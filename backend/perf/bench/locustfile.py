@@ -152,6 +152,9 @@ class BenchUser(FastHttpUser):
             data = response.json()
             CHECKER.added_item("reviews_received", op.body["reviewee"], data["id"], sent=sent, acked=acked)
             CHECKER.added_item("reviews_given", op.user_id, data["id"], sent=sent, acked=acked)
+        elif op.name == "application_create":
+            # A worker's new application heads their list of applications (newest first).
+            CHECKER.added_item("my_applications", op.user_id, response.json()["id"], sent=sent, acked=acked)
 
     def _check_read(self, op: Op, response, *, sent: float) -> None:
         problems: list[str] = []
@@ -163,7 +166,9 @@ class BenchUser(FastHttpUser):
             bank_name = response.json().get("bank_name")
             if CHECKER.value_is_stale("bank_name", op.user_id, bank_name, sent=sent):
                 problems.append(f"bank_name {bank_name!r}")
-        elif op.name in ("payments", "reviews_received", "reviews_given"):
+        elif op.name in ("payments", "reviews_received", "reviews_given") or (
+            op.name == "my_applications" and "?" not in op.path  # the default page: every status, newest first
+        ):
             rows = _results(response.json())
             missing = CHECKER.items_missing(op.name, op.subject_id, [row["id"] for row in rows], sent=sent)
             if missing:

@@ -359,8 +359,9 @@ minutes (seeding 100,000 users about 4 minutes).
   (with `--profile`): `full` once more with py-spy sampling the web workers; only its profile is reported.
 - **Workload** (`backend/perf/workload.py`, the one every measurement uses): users drawn from a Zipf distribution
   (exponent 1.1, the same hot users for every client), 95% reads over the six hot endpoints (a quarter through
-  their legacy paths) and the open jobs list, 5% writes (payments created and later settled by staff, reviews,
-  applications, profile and account updates). Each virtual client has its own seed, its own share of the one-time
+  their legacy paths), the open jobs list and each side's own list (a worker's applications or upcoming shifts, a
+  client's posted jobs), 5% writes (payments created and later settled by staff, reviews, applications, profile and
+  account updates). Each virtual client has its own seed, its own share of the one-time
   targets (so no two clients race for the same review or application: a 409 would be an error), and a real token.
   Load comes from locust (`FastHttpUser`, no think time) in its own process, on the same machine.
 - **Phases.** Each configuration runs on a fresh copy of the seeded database with empty Redis databases. It then

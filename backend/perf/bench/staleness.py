@@ -11,8 +11,9 @@ acknowledged and whether it succeeded) and asks it about every read it can judge
   user never produce a false alarm. A value that no write made is the seeded one: stale once any
   write has been acknowledged before the read.
 - an *item* in a list (a payment in a user's payments, a review in the reviews they received or
-  gave): every item whose creation was acknowledged before the read was sent must be on the
-  page, unless the page is full and the item is older than everything on it (pushed to page 2).
+  gave, an application in the worker's own applications): every item whose creation was
+  acknowledged before the read was sent must be on the page, unless the page is full and the item
+  is older than everything on it (pushed to page 2).
 
 Times are wall-clock seconds (``time.time()``), so a log saved by one phase can judge the reads of
 the next (``to_json``/``from_json``). Pure Python; the tests drive it directly.

@@ -115,6 +115,40 @@ def job_detail(job_id: int) -> QuerySet[Job]:
     )
 
 
+def _my_applications(worker_id: int) -> QuerySet[Application]:
+    """A worker's applications with their job and its client's display name, newest first."""
+    return (
+        Application.objects.filter(applicant_id=worker_id)
+        .select_related("job")
+        .annotate(client_display_name=F("job__client__profile__display_name"))
+        .order_by("-created_at", "-id")
+    )
+
+
+def my_applications_upcoming(worker_id: int) -> QuerySet[Application]:
+    """A worker's accepted applications whose shift has not ended, on jobs still ahead, soonest shift first."""
+    return (
+        _my_applications(worker_id)
+        .filter(status="accepted", job__shift_end__gt=timezone.now(), job__status__in=("open", "filled", "in_progress"))
+        .order_by("job__shift_start", "job_id", "id")
+    )
+
+
+def my_jobs(client_id: int, **filters) -> QuerySet[Job]:
+    """A client's posted jobs, newest first, each with its application counts by status."""
+    applications = Application.objects.filter(job=OuterRef("pk")).order_by().values("job")
+
+    def count(status: str) -> Coalesce:
+        return Coalesce(Subquery(applications.filter(status=status).annotate(n=Count("pk")).values("n")), 0)
+
+    statuses = ("pending", "accepted", "rejected", "withdrawn")
+    return (
+        Job.objects.filter(client_id=client_id, **filters)
+        .annotate(**{f"applications_{status}": count(status) for status in statuses})
+        .order_by("-created_at", "-id")
+    )
+
+
 @dataclass(frozen=True)
 class HotRead:
     key: str
@@ -124,9 +158,14 @@ class HotRead:
     leading_columns: frozenset[str]  # the indexes it should use start with these columns
 
 
-def hot_reads(*, user_id: int, job_id: int) -> list[HotRead]:
-    """The hot per-user reads, each one query, for ``user_id`` (and ``job_id`` for the job detail)."""
+def hot_reads(*, user_id: int, job_id: int, worker_id: int | None = None) -> list[HotRead]:
+    """The hot per-user reads, each one query, for ``user_id`` (and ``job_id`` for the job detail).
+
+    A worker's own applications are read for ``worker_id`` (default: ``user_id``): the users busiest with
+    payments are clients, who apply to nothing.
+    """
     payments, reviews, applications = Payment._meta.db_table, Review._meta.db_table, Application._meta.db_table
+    jobs, worker_id = Job._meta.db_table, worker_id or user_id
     both_sides = frozenset({"payer_id", "payee_id"})
     return [
         HotRead("payments-or-page", "Payments of a user (payer OR payee), page 1", lambda: list(
@@ -149,6 +188,18 @@ def hot_reads(*, user_id: int, job_id: int) -> list[HotRead]:
             user_id).count(), reviews, frozenset({"reviewer_id"})),
         HotRead("job-detail", "A job with its application counts by status", lambda: list(
             job_detail(job_id)), applications, frozenset({"job_id"})),
+        HotRead("my-applications-page", "A worker's applications, newest first, page 1", lambda: list(
+            _my_applications(worker_id)[:PAGE_SIZE]), applications, frozenset({"applicant_id"})),
+        HotRead("my-applications-count", "A worker's applications, count", lambda: _my_applications(
+            worker_id).count(), applications, frozenset({"applicant_id"})),
+        HotRead("my-applications-upcoming", "A worker's upcoming shifts (accepted, not ended), page 1", lambda: list(
+            my_applications_upcoming(worker_id)[:PAGE_SIZE]), applications, frozenset({"applicant_id"})),
+        HotRead("my-jobs-page", "A client's posted jobs with application counts, newest first, page 1", lambda: list(
+            my_jobs(user_id)[:PAGE_SIZE]), jobs, frozenset({"client_id"})),
+        HotRead("my-jobs-open-page", "A client's open jobs with application counts, newest first, page 1", lambda: list(
+            my_jobs(user_id, status="open")[:PAGE_SIZE]), jobs, frozenset({"client_id"})),
+        HotRead("my-jobs-count", "A client's posted jobs, count", lambda: my_jobs(
+            user_id).count(), jobs, frozenset({"client_id"})),
     ]  # fmt: skip
 
 
@@ -290,6 +341,13 @@ def users_by_percentile(counts: Counter, *percentiles: float) -> list[int]:
     return [ranked[min(len(ranked) - 1, int(len(ranked) * p / 100))] for p in percentiles]
 
 
+def busy_worker_id() -> int | None:
+    """The worker at the 99th percentile of applications per applicant (ties by id), or None without any."""
+    counts = Application.objects.order_by().values("applicant_id").annotate(n=Count("id")).order_by("n", "applicant_id")
+    ranked = list(counts.values_list("applicant_id", flat=True))
+    return ranked[min(len(ranked) - 1, int(len(ranked) * 0.99))] if ranked else None
+
+
 def busiest_job_id() -> int:
     """The job with the most applications: the heaviest job detail."""
     row = Application.objects.order_by().values("job_id").annotate(n=Count("id")).order_by("-n", "job_id").first()
@@ -357,11 +415,11 @@ class Command(BaseCommand):
             if not User.objects.filter(pk=user_id).exists():
                 raise CommandError(f"There is no user {user_id}.")
             busy_user = user_id
-        job_id = busiest_job_id()
+        job_id, worker_id = busiest_job_id(), busy_worker_id()
         indexes = _index_tables()
 
         results = []
-        for read in hot_reads(user_id=busy_user, job_id=job_id):
+        for read in hot_reads(user_id=busy_user, job_id=job_id, worker_id=worker_id):
             explained = explain(capture_sql(read.run), runs=runs, indexes=indexes)
             results.append((read, explained))
             verdict = "ok" if uses_intended_indexes(read, explained, indexes) else "NOT USING ITS INDEX"
@@ -379,7 +437,7 @@ class Command(BaseCommand):
 
         report = self._report(
             results=results, comparison=comparison, user_id=busy_user, job_id=job_id, counts=counts, runs=runs,
-            indexes=indexes, user_given=user_id is not None,
+            indexes=indexes, user_given=user_id is not None, worker_id=worker_id,
         )  # fmt: skip
         path = Path(output)
         if not path.is_absolute():
@@ -421,7 +479,7 @@ class Command(BaseCommand):
                 lines.append(f"| `{table}` | {rows:,} | {_size(found[0][0])} | {listed} |")
         return lines
 
-    def _report(self, *, results, comparison, user_id, job_id, counts, runs, indexes, user_given) -> str:
+    def _report(self, *, results, comparison, user_id, job_id, counts, runs, indexes, user_given, worker_id) -> str:
         with connection.cursor() as cursor:
             cursor.execute("SELECT version()")
             version = cursor.fetchone()[0].split(" on ")[0]
@@ -433,6 +491,8 @@ class Command(BaseCommand):
         written = Review.objects.filter(reviewer_id=user_id).count()
         paid = Payment.objects.filter(payer_id=user_id).count()
         job_applications = Application.objects.filter(job_id=job_id).count()
+        posted = Job.objects.filter(client_id=user_id).count()
+        applied = Application.objects.filter(applicant_id=worker_id).count()
         chosen = (
             "given with `--user-id`"
             if user_given
@@ -461,7 +521,10 @@ class Command(BaseCommand):
             "## The user and the job explained",
             "",
             f"User {user_id} ({chosen}): {counts.get(user_id, 0):,} payments ({paid:,} paid, "
-            f"{counts.get(user_id, 0) - paid:,} received), {received:,} reviews received, {written:,} written.",
+            f"{counts.get(user_id, 0) - paid:,} received), {received:,} reviews received, {written:,} written, "
+            f"{posted:,} jobs posted (the client's own lists).",
+            f"Worker {worker_id} (the 99th percentile of applications per worker): {applied:,} applications "
+            "(the worker's own lists).",
             f"Job {job_id}: the job with the most applications ({job_applications:,}).",
             "",
             "## Summary",

@@ -13,7 +13,8 @@ from backend.common.argtypes import positive_int
 class Command(BaseCommand):
     help = (
         "Load demo data: N users (about 20% clients), ~2 jobs, ~10 payments and ~10 reviews per user, plus the "
-        f"demo client {demo_data.DEMO_EMAIL} and the staff user {demo_data.ADMIN_EMAIL} "
+        f"demo client {demo_data.DEMO_EMAIL}, the demo worker {demo_data.DEMO_WORKER_EMAIL} and the staff user "
+        f"{demo_data.ADMIN_EMAIL} "
         f"(password {demo_data.DEMO_PASSWORD!r}). The same --seed gives the same data."
     )
 
@@ -67,5 +68,6 @@ class Command(BaseCommand):
         password = demo_data.DEMO_PASSWORD
         self.stdout.write("")
         self.stdout.write(f"  Demo client   {demo_data.DEMO_EMAIL} / {password}")
+        self.stdout.write(f"  Demo worker   {demo_data.DEMO_WORKER_EMAIL} / {password}")
         self.stdout.write(f"  Staff (admin) {demo_data.ADMIN_EMAIL} / {password}")
         self.stdout.write(f"  API token     {token}    (Authorization: Token {token})")
