@@ -1,4 +1,5 @@
-"""Schema pieces the error library does not declare on its own."""
+"""Schema pieces the error library does not declare on its own (the view serving the document:
+backend/common/schema_view.py)."""
 
 import re
 

@@ -6,13 +6,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from backend.common.converters import MAX_ID
 from backend.jobs.models import Application, Job
-
-# The largest id a path accepts (18 digits, see backend.common.converters).
-MAX_ID = 10**18 - 1
 
 
 class InstantField(forms.DateTimeField):
@@ -38,7 +35,7 @@ class InstantFilter(filters.DateTimeFilter):
     field_class = InstantField
 
 
-@extend_schema_field(OpenApiTypes.INT)
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
 class IdFilter(filters.NumberFilter):
     """A whole-number id; anything else (a fraction, a 19-digit number) is invalid."""
 

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import environ
 
+from backend.common.converters import ID_SCHEMA
 from backend.common.profiling import silk_should_record
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -374,6 +375,8 @@ SPECTACULAR_SETTINGS = {
         "ApplicationStatusEnum": "backend.jobs.models.Application.Status",
         "PaymentStatusEnum": "backend.payments.models.Payment.Status",
     },
+    # Ids in paths are whole numbers of 1 to 18 digits (backend.common.converters.IdConverter), not strings.
+    "PATH_CONVERTER_OVERRIDES": {"id": ID_SCHEMA},
     "PREPROCESSING_HOOKS": ["backend.common.legacy.drop_alternate_spellings"],
     # Swagger UI and Redoc served from our own static files (drf-spectacular-sidecar), not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
