@@ -263,12 +263,17 @@ SILKY_PYTHON_PROFILER = False
 def with_silk_middleware(middleware: list[str]) -> list[str]:
     """``middleware`` with silk's just outside ServerTimingMiddleware.
 
-    Server-Timing stays innermost, so silk's own writes (its request, response and query rows)
-    happen outside what Server-Timing measures; the EXPLAINs silk runs inside the view are
-    reported apart from the application's queries (backend/common/server_timing.py).
+    silk's own middleware, guarded so that recording a request never changes its response
+    (backend/common/silk_recording.py). Server-Timing stays innermost, so silk's own writes (its
+    request, response and query rows) happen outside what Server-Timing measures; the EXPLAINs silk
+    runs inside the view are reported apart from the application's queries
+    (backend/common/server_timing.py).
     """
     index = middleware.index("backend.common.server_timing.ServerTimingMiddleware")
-    return [*middleware[:index], "silk.middleware.SilkyMiddleware", *middleware[index:]]
+    return [*middleware[:index], SILK_MIDDLEWARE, *middleware[index:]]
+
+
+SILK_MIDDLEWARE = "backend.common.silk_recording.SilkRecordingMiddleware"
 
 
 # CELERY
