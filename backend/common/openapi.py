@@ -79,6 +79,14 @@ class AutoSchema(StandardizedErrorsAutoSchema):
             }
         return response
 
+    def _get_filter_parameters(self) -> list[dict]:
+        """django-filter's query parameters, documented with ``allowEmptyValue``: an empty value
+        (``?status=``) is the same as leaving the filter out, as django-filter treats it."""
+        parameters = super()._get_filter_parameters()
+        for parameter in parameters:
+            parameter["allowEmptyValue"] = True
+        return parameters
+
     def _get_extra_validation_errors(self) -> dict[str | None, set[str]]:
         errors = super()._get_extra_validation_errors()
         if is_api_view(type(self.view)):
@@ -94,6 +102,37 @@ LEGACY_DESCRIPTION = (
     "Deprecated: a path of the previous system, kept for its clients. It answers with the same data as "
     "its canonical twin, with or without a trailing slash."
 )
+
+
+# drf-spectacular documents a DecimalField as ``^-?\d{0,N}(?:\.\d{0,M})?$``, which matches "", "-"
+# and ".", none of them a number DRF accepts. The pattern DRF's field accepts: digits with an
+# optional fraction, or a fraction alone.
+_LOOSE_DECIMAL = re.compile(r"^\^-\?\\d\{0,(\d+)\}\(\?:\\\.\\d\{0,(\d+)\}\)\?\$$")
+
+
+def _strict_decimal_pattern(pattern: str) -> str:
+    match = _LOOSE_DECIMAL.match(pattern)
+    if match is None:
+        return pattern
+    whole, fraction = match.groups()
+    return rf"^-?(?:\d{{1,{whole}}}(?:\.\d{{0,{fraction}}})?|\.\d{{1,{fraction}}})$"
+
+
+def strict_decimal_patterns(result, generator, request, public, **kwargs):
+    """drf-spectacular postprocessing hook: decimal strings documented as DRF accepts them."""
+
+    def visit(node):
+        if isinstance(node, dict):
+            if node.get("format") == "decimal" and isinstance(node.get("pattern"), str):
+                node["pattern"] = _strict_decimal_pattern(node["pattern"])
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(result)
+    return result
 
 
 def list_item_error_attrs(result, generator, request, public, **kwargs):

@@ -31,6 +31,7 @@ class InstantField(forms.DateTimeField):
         return result
 
 
+@extend_schema_field({"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]})
 class InstantFilter(filters.DateTimeFilter):
     field_class = InstantField
 
