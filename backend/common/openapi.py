@@ -79,6 +79,12 @@ class AutoSchema(StandardizedErrorsAutoSchema):
             }
         return response
 
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, serializers.DecimalField) and schema.get("type") == "string" and direction == "request":
+            schema["pattern"] = decimal_pattern(field)
+        return schema
+
     def _get_filter_parameters(self) -> list[dict]:
         """django-filter's query parameters, documented with ``allowEmptyValue``: an empty value
         (``?status=``) is the same as leaving the filter out, as django-filter treats it."""
@@ -104,35 +110,23 @@ LEGACY_DESCRIPTION = (
 )
 
 
-# drf-spectacular documents a DecimalField as ``^-?\d{0,N}(?:\.\d{0,M})?$``, which matches "", "-"
-# and ".", none of them a number DRF accepts. The pattern DRF's field accepts: digits with an
-# optional fraction, or a fraction alone.
-_LOOSE_DECIMAL = re.compile(r"^\^-\?\\d\{0,(\d+)\}\(\?:\\\.\\d\{0,(\d+)\}\)\?\$$")
+def decimal_pattern(field: serializers.DecimalField) -> str:
+    """The strings a DecimalField accepts, as a pattern.
 
-
-def _strict_decimal_pattern(pattern: str) -> str:
-    match = _LOOSE_DECIMAL.match(pattern)
-    if match is None:
-        return pattern
-    whole, fraction = match.groups()
-    return rf"^-?(?:\d{{1,{whole}}}(?:\.\d{{0,{fraction}}})?|\.\d{{1,{fraction}}})$"
-
-
-def strict_decimal_patterns(result, generator, request, public, **kwargs):
-    """drf-spectacular postprocessing hook: decimal strings documented as DRF accepts them."""
-
-    def visit(node):
-        if isinstance(node, dict):
-            if node.get("format") == "decimal" and isinstance(node.get("pattern"), str):
-                node["pattern"] = _strict_decimal_pattern(node["pattern"])
-            for value in node.values():
-                visit(value)
-        elif isinstance(node, list):
-            for value in node:
-                visit(value)
-
-    visit(result)
-    return result
+    drf-spectacular documents one as ``^-?\\d{0,N}(?:\\.\\d{0,M})?$``, which matches "", "-" and ".",
+    none of them a number, and says nothing of a minimum (a string has none in JSON Schema). Here:
+    digits with an optional fraction, or a fraction alone; no sign and not zero when the field's
+    ``min_value`` is positive (amounts, rates: "more than 0"); "" too when the field is nullable
+    (DRF reads it as null).
+    """
+    fraction = field.decimal_places
+    whole = field.max_digits - fraction
+    if field.min_value is not None and field.min_value > 0:
+        number = rf"0*[1-9]\d{{0,{whole - 1}}}(?:\.\d{{0,{fraction}}})?|0*\.\d{{0,{fraction - 1}}}[1-9]"
+    else:
+        number = rf"-?(?:\d{{1,{whole}}}(?:\.\d{{0,{fraction}}})?|\.\d{{1,{fraction}}})"
+    pattern = f"^(?:{number})$"
+    return f"^$|{pattern}" if field.allow_null else pattern
 
 
 def list_item_error_attrs(result, generator, request, public, **kwargs):

@@ -390,7 +390,6 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "backend.common.openapi.list_item_error_attrs",
-        "backend.common.openapi.strict_decimal_patterns",
     ],
 }
 

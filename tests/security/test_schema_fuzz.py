@@ -81,6 +81,8 @@ SEMANTIC_RULES: dict[tuple[str, str], dict[str | None, str]] = {
         "email": "an account with this email exists",
     },
     ("POST", "/api/v1/auth/token/"): {None: "no active account with this email and password"},
+    ("POST", "/api/v1/jobs/{job_id}/payments/"): {"payee": "the payee must be an accepted worker of the job"},
+    ("POST", "/api/v1/jobs/{job_id}/reviews/"): {"reviewee": "the client reviews a worker of the job, and back"},
 }
 
 
