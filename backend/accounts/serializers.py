@@ -1,15 +1,16 @@
 from rest_framework import serializers
 
 from backend.accounts.models import AccountDetails, Profile, User
+from backend.common.input import InputSerializer
 
 
-class RegisterInputSerializer(serializers.Serializer):
+class RegisterInputSerializer(InputSerializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
     display_name = serializers.CharField(max_length=80, required=False, allow_blank=True)
 
 
-class TokenObtainInputSerializer(serializers.Serializer):
+class TokenObtainInputSerializer(InputSerializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
 
@@ -53,7 +54,7 @@ class ProfileOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ProfileUpdateInputSerializer(serializers.Serializer):
+class ProfileUpdateInputSerializer(InputSerializer):
     display_name = serializers.CharField(max_length=80, required=False)
     headline = serializers.CharField(max_length=140, required=False, allow_blank=True)
     bio = serializers.CharField(max_length=4000, required=False, allow_blank=True)
@@ -99,7 +100,7 @@ class AccountDetailsOutputSerializer(serializers.ModelSerializer):
         return obj.masked_account_number
 
 
-class AccountDetailsUpdateInputSerializer(serializers.Serializer):
+class AccountDetailsUpdateInputSerializer(InputSerializer):
     bank_name = serializers.CharField(max_length=120, required=False, allow_blank=True)
     account_holder = serializers.CharField(max_length=120, required=False, allow_blank=True)
     account_number = serializers.RegexField(

@@ -9,6 +9,7 @@ from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerE
 from drf_standardized_errors.settings import package_settings as standardized_errors_settings
 from rest_framework import serializers
 
+from backend.common.input import decimal_pattern
 from backend.common.pagination import PageNumberPagination
 from backend.common.query_params import UNKNOWN_PARAMETER, is_api_view
 
@@ -108,25 +109,6 @@ LEGACY_DESCRIPTION = (
     "Deprecated: a path of the previous system, kept for its clients. It answers with the same data as "
     "its canonical twin, with or without a trailing slash."
 )
-
-
-def decimal_pattern(field: serializers.DecimalField) -> str:
-    """The strings a DecimalField accepts, as a pattern.
-
-    drf-spectacular documents one as ``^-?\\d{0,N}(?:\\.\\d{0,M})?$``, which matches "", "-" and ".",
-    none of them a number, and says nothing of a minimum (a string has none in JSON Schema). Here:
-    digits with an optional fraction, or a fraction alone; no sign and not zero when the field's
-    ``min_value`` is positive (amounts, rates: "more than 0"); "" too when the field is nullable
-    (DRF reads it as null).
-    """
-    fraction = field.decimal_places
-    whole = field.max_digits - fraction
-    if field.min_value is not None and field.min_value > 0:
-        number = rf"0*[1-9]\d{{0,{whole - 1}}}(?:\.\d{{0,{fraction}}})?|0*\.\d{{0,{fraction - 1}}}[1-9]"
-    else:
-        number = rf"-?(?:\d{{1,{whole}}}(?:\.\d{{0,{fraction}}})?|\.\d{{1,{fraction}}})"
-    pattern = f"^(?:{number})$"
-    return f"^$|{pattern}" if field.allow_null else pattern
 
 
 def list_item_error_attrs(result, generator, request, public, **kwargs):

@@ -2,12 +2,13 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from backend.common.input import InputSerializer
 from backend.jobs.models import Application, Job
 
 MAX_SLOTS = 100
 
 
-class JobInputSerializer(serializers.Serializer):
+class JobInputSerializer(InputSerializer):
     """A job's editable fields. Creating needs the required ones; an update (PATCH) sends any of them.
 
     Rules between fields (a start in the future, an end after the start, a shift of at most 24
@@ -84,7 +85,7 @@ class JobDetailOutputSerializer(serializers.ModelSerializer):
         return max(obj.slots - obj.applications_accepted, 0)
 
 
-class ApplicationCreateInputSerializer(serializers.Serializer):
+class ApplicationCreateInputSerializer(InputSerializer):
     cover_note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 

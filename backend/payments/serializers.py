@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from backend.common.input import InputSerializer
 from backend.common.serializers import MAX_ID, JobSummarySerializer, UserSummarySerializer
 from backend.payments.models import Payment
 
@@ -42,7 +43,7 @@ class PaymentListItemSerializer(PaymentOutputSerializer):
         read_only_fields = fields
 
 
-class PaymentCreateInputSerializer(serializers.Serializer):
+class PaymentCreateInputSerializer(InputSerializer):
     payee = serializers.IntegerField(
         min_value=1, max_value=MAX_ID, help_text="Id of the user paid: an accepted worker of the job."
     )

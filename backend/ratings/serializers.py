@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from backend.common.input import InputSerializer
 from backend.common.serializers import MAX_ID, JobSummarySerializer, UserSummarySerializer
 from backend.ratings.models import Review
 
@@ -29,7 +30,7 @@ class ReviewSummaryOutputSerializer(serializers.Serializer):
     )
 
 
-class ReviewCreateInputSerializer(serializers.Serializer):
+class ReviewCreateInputSerializer(InputSerializer):
     reviewee = serializers.IntegerField(
         min_value=1,
         max_value=MAX_ID,

@@ -81,6 +81,15 @@ SEMANTIC_RULES: dict[tuple[str, str], dict[str | None, str]] = {
         "email": "an account with this email exists",
     },
     ("POST", "/api/v1/auth/token/"): {None: "no active account with this email and password"},
+    ("POST", "/api/v1/jobs/"): {
+        "shift_start": "a shift starts in the future",
+        "shift_end": "a shift ends after it starts, at most 24 hours later",
+    },
+    ("PATCH", "/api/v1/jobs/{job_id}/"): {
+        "shift_start": "a shift starts in the future",
+        "shift_end": "a shift ends after it starts, at most 24 hours later",
+        "slots": "no fewer slots than the job's accepted applications",
+    },
     ("POST", "/api/v1/jobs/{job_id}/payments/"): {"payee": "the payee must be an accepted worker of the job"},
     ("POST", "/api/v1/jobs/{job_id}/reviews/"): {"reviewee": "the client reviews a worker of the job, and back"},
 }

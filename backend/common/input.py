@@ -1,0 +1,132 @@
+"""Request bodies read as the schema documents them (issue 11, kind 10: the schema is the contract).
+
+DRF's fields coerce: a ``CharField`` takes ``0`` and stores ``"0"``, an ``IntegerField`` takes
+``"7"`` and ``7.0``, a ``DecimalField`` takes ``12.5`` as well as ``"12.50"``, and also ``" 5"``,
+``"+5"``, ``"1e2"`` and ``"-0"``. The schema documents a string, an integer, and a decimal as a
+string of a stated pattern (``decimal_pattern``), so a client sending anything else is outside the
+contract, and a client generated from the schema in another language would not expect it to work.
+
+Every serializer that reads a request body derives from ``InputSerializer``, which refuses, before
+DRF coerces anything, a value of another JSON type than its field's and a decimal string outside
+its documented pattern, with a 400 in the API's error shape::
+
+    {"type": "validation_error",
+     "errors": [{"code": "invalid", "detail": "Not a valid string.", "attr": "account_holder"}]}
+
+Query parameters are strings by nature and are read by django-filter and the paginator, not here.
+"""
+
+import re
+from collections.abc import Mapping
+
+from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail, ValidationError
+from rest_framework.settings import api_settings
+
+INVALID = "invalid"
+
+# (the Python types ``json.loads`` gives for the documented JSON type, what to tell the client), per
+# field class in the order checked.
+_STRING = ((str,), "Not a valid string.")
+_JSON_TYPES: tuple[tuple[type[serializers.Field], tuple[tuple[type, ...], str]], ...] = (
+    (serializers.BooleanField, ((bool,), "Must be a boolean (true or false).")),
+    (serializers.IntegerField, ((int,), "A valid integer is required.")),
+    (serializers.FloatField, ((int, float), "A valid number is required.")),
+    (serializers.CharField, _STRING),
+    (serializers.DateTimeField, _STRING),
+    (serializers.DateField, _STRING),
+    (serializers.TimeField, _STRING),
+    (serializers.DurationField, _STRING),
+)
+
+
+def decimal_pattern(field: serializers.DecimalField) -> str:
+    """The strings a DecimalField sent as a string accepts: the pattern the schema documents
+    (backend.common.openapi) and the one ``InputSerializer`` holds a value to.
+
+    Digits with an optional fraction, or a fraction alone, within ``max_digits`` and
+    ``decimal_places``; no sign, and not zero, when ``min_value`` is positive (amounts, rates: "more
+    than 0"); no sign when it is 0 (``"-0"`` is no amount either); "" too when the field is nullable
+    (DRF reads it as null). A positive ``min_value`` is taken to be the smallest step (0.01 for two
+    places); DRF still checks it. drf-spectacular's own pattern, ``^-?\\d{0,N}(?:\\.\\d{0,M})?$``, matches
+    "", "-" and ".", none of them a number, and says nothing of a minimum.
+    """
+    fraction = field.decimal_places
+    whole = field.max_digits - fraction
+    if field.min_value is not None and field.min_value > 0:
+        # A fraction alone has a non-zero digit: the first one at each of its places, as alternatives
+        # (a lookahead would say it shorter, but schema-driven generators do not all handle one).
+        nonzero = "|".join("0" * zeros + rf"[1-9]\d{{0,{fraction - 1 - zeros}}}" for zeros in range(fraction))
+        number = rf"[1-9]\d{{0,{whole - 1}}}(?:\.\d{{0,{fraction}}})?|0?\.(?:{nonzero})"
+    else:
+        sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
+        number = rf"{sign}(?:\d{{1,{whole}}}(?:\.\d{{0,{fraction}}})?|\.\d{{1,{fraction}}})"
+    pattern = f"^(?:{number})$"
+    return f"^$|{pattern}" if field.allow_null else pattern
+
+
+def _decimal_errors(field: serializers.DecimalField, value) -> list | None:
+    if not getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING):
+        # Documented as a JSON number (drf-spectacular follows the same setting).
+        return (
+            None
+            if isinstance(value, int | float) and not isinstance(value, bool)
+            else _invalid("A valid number is required.")
+        )
+    if not isinstance(value, str):
+        return _invalid('Send the number as a string, e.g. "12.50".')
+    if re.fullmatch(decimal_pattern(field), value):
+        return None
+    whole = field.max_digits - field.decimal_places
+    if field.min_value is not None and field.min_value >= 0:
+        kind = "a number more than 0" if field.min_value > 0 else "a number of at least 0"
+        sign = "no sign"
+    else:
+        kind, sign = "a number", "an optional minus sign"
+    return _invalid(
+        f"Enter {kind}: digits with {sign}, at most {whole} before the point and {field.decimal_places} "
+        "after it (no spaces or exponent)."
+    )
+
+
+def _invalid(message: str) -> list:
+    return [ErrorDetail(message, code=INVALID)]
+
+
+def type_errors(field: serializers.Field, value) -> list | dict | None:
+    """The errors of ``value`` sent for ``field``, in DRF's shape (a list of messages, or a dict
+    by list index for a list's items); None when it has the documented JSON type (and, for a
+    decimal, the documented pattern). ``null`` is left to the field (``allow_null``)."""
+    if value is None:
+        return None
+    if isinstance(field, serializers.ListField):
+        if not isinstance(value, list):
+            return None  # the field's own "not_a_list"
+        items = {index: errors for index, item in enumerate(value) if (errors := type_errors(field.child, item))}
+        return items or None
+    if isinstance(field, serializers.DecimalField):
+        return _decimal_errors(field, value)
+    for field_class, (types, message) in _JSON_TYPES:
+        if isinstance(field, field_class):
+            # bool is an int to Python, never a number in JSON.
+            if isinstance(value, types) and (bool in types or not isinstance(value, bool)):
+                return None
+            return _invalid(message)
+    return None  # a field that checks its own input (a nested serializer, a choice of any type)
+
+
+# Base of the serializers that read a JSON request body: a value of another JSON type than its field's
+# documented one is a 400 (``code`` ``invalid``, ``attr`` the field, or ``field.index`` inside a list),
+# for every field sent, before any other validation. A comment, not a docstring: drf-spectacular would
+# publish a docstring as the description of every request body that has none of its own.
+class InputSerializer(serializers.Serializer):
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            errors = {
+                name: errors
+                for name, field in self.fields.items()
+                if not field.read_only and name in data and (errors := type_errors(field, data[name]))
+            }
+            if errors:
+                raise ValidationError(errors)
+        return super().to_internal_value(data)
