@@ -19,6 +19,7 @@ Query parameters are strings by nature and are read by django-filter and the pag
 import re
 from collections.abc import Mapping
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.settings import api_settings
@@ -38,6 +39,35 @@ _JSON_TYPES: tuple[tuple[type[serializers.Field], tuple[tuple[type, ...], str]],
     (serializers.TimeField, _STRING),
     (serializers.DurationField, _STRING),
 )
+
+
+# What a plain text field accepts, as the schema documents it (``text_pattern``): DRF's CharField refuses
+# NUL (PostgreSQL cannot store it) and lone surrogates (not text), and, unless blank is allowed, a
+# value that is only whitespace (it trims it to ""). ``\s`` is Python's whitespace, as ``str.strip``'s.
+_TEXT_CHAR = r"[^\u0000\ud800-\udfff]"
+# One character at least: drf-spectacular documents a field that may be blank as ``oneOf`` this and
+# ``maxLength: 0``, and "" must match only one of them.
+TEXT_PATTERN = rf"^{_TEXT_CHAR}+$"
+NON_BLANK_TEXT_PATTERN = rf"^{_TEXT_CHAR}*[^\s\u0000\ud800-\udfff]{_TEXT_CHAR}*$"
+
+# An http(s) URL with a host name, as ``avatar_url`` accepts it: the schema's pattern and the
+# serializer's rule. Within what Django's URLValidator (the model's) accepts, host length (253) included,
+# so the two never disagree; no user info, IP address or non-ASCII host (send the xn-- form).
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HTTP_URL_PATTERN = (
+    rf"^https?://(?=[^/?#:]{{1,253}}(?:[/?#:]|$))(?:{_LABEL}\.)+[A-Za-z]{{2,63}}(?::[0-9]{{1,5}})?"
+    r"(?:[/?#][A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]*)?$"
+)
+
+
+def text_pattern(field: serializers.CharField) -> str | None:
+    """The pattern the schema documents for a plain text field (one with no pattern or format of its
+    own: those exclude what DRF refuses already); None for the others."""
+    if isinstance(field, serializers.EmailField | serializers.URLField) or any(
+        isinstance(validator, RegexValidator) for validator in field.validators
+    ):
+        return None
+    return TEXT_PATTERN if field.allow_blank else NON_BLANK_TEXT_PATTERN
 
 
 def decimal_pattern(field: serializers.DecimalField) -> str:
@@ -89,6 +119,17 @@ def _decimal_errors(field: serializers.DecimalField, value) -> list | None:
     )
 
 
+def _text_errors(field: serializers.CharField, value: str) -> list | None:
+    """DRF trims a string before it checks its length and pattern; the schema's ``maxLength`` and
+    ``pattern`` are those of the string as sent (``" USD"`` is no currency code)."""
+    if field.max_length is not None and len(value) > field.max_length:
+        return [ErrorDetail(field.error_messages["max_length"].format(max_length=field.max_length), code="max_length")]
+    for validator in field.validators:
+        if isinstance(validator, RegexValidator) and not validator.regex.search(value):
+            return _invalid(str(field.error_messages["invalid"]))
+    return None
+
+
 def _invalid(message: str) -> list:
     return [ErrorDetail(message, code=INVALID)]
 
@@ -106,6 +147,8 @@ def type_errors(field: serializers.Field, value) -> list | dict | None:
         return items or None
     if isinstance(field, serializers.DecimalField):
         return _decimal_errors(field, value)
+    if isinstance(field, serializers.CharField) and isinstance(value, str):
+        return _text_errors(field, value)
     for field_class, (types, message) in _JSON_TYPES:
         if isinstance(field, field_class):
             # bool is an int to Python, never a number in JSON.

@@ -9,7 +9,7 @@ from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerE
 from drf_standardized_errors.settings import package_settings as standardized_errors_settings
 from rest_framework import serializers
 
-from backend.common.input import decimal_pattern
+from backend.common.input import decimal_pattern, text_pattern
 from backend.common.pagination import PageNumberPagination
 from backend.common.query_params import UNKNOWN_PARAMETER, is_api_view
 
@@ -82,8 +82,12 @@ class AutoSchema(StandardizedErrorsAutoSchema):
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
-        if isinstance(field, serializers.DecimalField) and schema.get("type") == "string" and direction == "request":
+        if direction != "request" or schema.get("type") != "string":
+            return schema
+        if isinstance(field, serializers.DecimalField):
             schema["pattern"] = decimal_pattern(field)
+        elif isinstance(field, serializers.CharField) and (pattern := text_pattern(field)):
+            schema["pattern"] = pattern
         return schema
 
     def _get_filter_parameters(self) -> list[dict]:
