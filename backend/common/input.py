@@ -49,6 +49,8 @@ _TEXT_CHAR = r"[^\u0000\ud800-\udfff]"
 # ``maxLength: 0``, and "" must match only one of them.
 TEXT_PATTERN = rf"^{_TEXT_CHAR}+$"
 NON_BLANK_TEXT_PATTERN = rf"^{_TEXT_CHAR}*[^\s\u0000\ud800-\udfff]{_TEXT_CHAR}*$"
+# A text query parameter (django-filter's CharFilter, a Django form field): no NUL; empty is no filter.
+QUERY_TEXT_PATTERN = rf"^{_TEXT_CHAR}*$"
 
 # An http(s) URL with a host name, as ``avatar_url`` accepts it: the schema's pattern and the
 # serializer's rule. Within what Django's URLValidator (the model's) accepts, host length (253) included,

@@ -141,3 +141,39 @@ def test_the_server_refuses_a_value_exactly_when_the_schema_does(world, case):
     errors = assert_error(response, 400)["errors"] if response.status_code == 400 else []
     refused = [error for error in errors if (error["attr"] or "").split(".")[0] == case.field]
     assert not refused if case.documented else refused, (case.documented, response.content)
+
+
+def _query_text_cases() -> list[tuple[str, str, dict, str]]:
+    """(path, parameter, its schema, value) for every free-text query parameter of a GET: NUL, and a
+    value one space longer than the filter's limit (Django strips the ends before it checks)."""
+    document = schema_document()
+    limits = {"city": 80, "search": 100}  # the filters' max_length (backend/jobs/filters.py)
+    return [
+        (path, parameter["name"], parameter["schema"], value)
+        for path, operations in document["paths"].items()
+        for parameter in operations.get("get", {}).get("parameters", [])
+        if parameter["in"] == "query" and parameter["schema"].get("type") == "string"
+        if not {"enum", "format", "anyOf"} & set(parameter["schema"])
+        for value in ("a\x00b", "x" * limits[parameter["name"]] + " ")
+    ]
+
+
+QUERY_CASES = _query_text_cases()
+
+
+def test_the_query_table_covers_every_free_text_parameter():
+    assert {(path, name) for path, name, _, _ in QUERY_CASES} == {
+        ("/api/v1/jobs/", "city"),
+        ("/api/v1/jobs/", "search"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "schema", "value"), QUERY_CASES, ids=[f"{name}={value!r:.20}" for _, name, _, value in QUERY_CASES]
+)
+def test_the_server_refuses_a_query_value_exactly_when_the_schema_does(api_client, path, name, schema, value):
+    documented = jsonschema.Draft4Validator(schema).is_valid(value)
+
+    response = api_client.get(path, {name: value})
+
+    assert response.status_code == (200 if documented else 400), response.content
