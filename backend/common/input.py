@@ -42,13 +42,17 @@ _JSON_TYPES: tuple[tuple[type[serializers.Field], tuple[tuple[type, ...], str]],
 
 
 # What a plain text field accepts, as the schema documents it (``text_pattern``): DRF's CharField refuses
-# NUL (PostgreSQL cannot store it) and lone surrogates (not text), and, unless blank is allowed, a
-# value that is only whitespace (it trims it to ""). ``\s`` is Python's whitespace, as ``str.strip``'s.
-_TEXT_CHAR = r"[^\u0000\ud800-\udfff]"
+# NUL (PostgreSQL cannot store it) and, unless blank is allowed, a value that is only whitespace (it
+# trims it to ""). Whitespace is spelt out as ``str.strip`` knows it (``WHITESPACE``): ``\s`` differs
+# between regex engines (Python's includes \x1c-\x1f, ECMA's and Rust's do not). DRF also refuses lone surrogates,
+# which no pattern can name portably (ECMA and Rust regexes refuse ``\ud800`` in a class) and no JSON
+# text a conforming client sends contains.
+_TEXT_CHAR = r"[^\u0000]"
+WHITESPACE = r"\t\n\u000b\u000c\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 # One character at least: drf-spectacular documents a field that may be blank as ``oneOf`` this and
 # ``maxLength: 0``, and "" must match only one of them.
 TEXT_PATTERN = rf"^{_TEXT_CHAR}+$"
-NON_BLANK_TEXT_PATTERN = rf"^{_TEXT_CHAR}*[^\s\u0000\ud800-\udfff]{_TEXT_CHAR}*$"
+NON_BLANK_TEXT_PATTERN = rf"^{_TEXT_CHAR}*[^{WHITESPACE}\u0000]{_TEXT_CHAR}*$"
 # A text query parameter (django-filter's CharFilter, a Django form field): no NUL; empty is no filter.
 QUERY_TEXT_PATTERN = rf"^{_TEXT_CHAR}*$"
 
@@ -126,6 +130,8 @@ def _text_errors(field: serializers.CharField, value: str) -> list | None:
     ``pattern`` are those of the string as sent (``" USD"`` is no currency code)."""
     if field.max_length is not None and len(value) > field.max_length:
         return [ErrorDetail(field.error_messages["max_length"].format(max_length=field.max_length), code="max_length")]
+    if value == "" and field.allow_blank:
+        return None
     for validator in field.validators:
         if isinstance(validator, RegexValidator) and not validator.regex.search(value):
             return _invalid(str(field.error_messages["invalid"]))

@@ -15,13 +15,16 @@ the documented property schema refuses it (jsonschema, as schemathesis checks it
 """
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import jsonschema
+import jsonschema_rs
 import pytest
 from rest_framework.test import APIClient
 
+from backend.common.input import WHITESPACE
 from backend.common.schema_view import schema_document
 from tests.assertions import assert_error
 
@@ -177,3 +180,30 @@ def test_the_server_refuses_a_query_value_exactly_when_the_schema_does(api_clien
     response = api_client.get(path, {name: value})
 
     assert response.status_code == (200 if documented else 400), response.content
+
+
+def _patterns(node) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                yield value
+            else:
+                yield from _patterns(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _patterns(value)
+
+
+def test_every_documented_pattern_compiles_in_the_fuzzers_regex_engine():
+    # schemathesis validates and generates with jsonschema_rs (Rust): a pattern it cannot compile is
+    # not applied at all, so the fuzzing would send what the pattern was meant to exclude.
+    patterns = set(_patterns(schema_document()))
+    assert patterns
+    for pattern in patterns:
+        jsonschema_rs.validator_for({"type": "string", "pattern": pattern})
+
+
+def test_the_whitespace_the_text_pattern_names_is_what_str_strip_removes():
+    whitespace = {chr(code) for code in range(0x110000) if chr(code).isspace()}
+    named = re.compile(f"[{WHITESPACE}]")
+    assert {char for char in map(chr, range(0x110000)) if named.fullmatch(char)} == whitespace
