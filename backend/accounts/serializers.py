@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from backend.accounts.models import AccountDetails, Profile, User
-from backend.common.serializers import InputSerializer
+from backend.common.input import HTTP_URL_PATTERN, InputSerializer
 
 
 class RegisterInputSerializer(InputSerializer):
@@ -63,7 +63,14 @@ class ProfileUpdateInputSerializer(InputSerializer):
     )
     city = serializers.CharField(max_length=80, required=False, allow_blank=True)
     hourly_rate = serializers.DecimalField(max_digits=8, decimal_places=2, min_value=0, required=False, allow_null=True)
-    avatar_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    avatar_url = serializers.RegexField(
+        HTTP_URL_PATTERN,
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        error_messages={"invalid": "Enter an http(s) URL with a host name."},
+        help_text="An http(s) URL with a host name (an IDN host in its xn-- form), or empty for none.",
+    )
 
 
 class AccountDetailsOutputSerializer(serializers.ModelSerializer):

@@ -2,7 +2,8 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from backend.common.serializers import MAX_ID, InputSerializer, JobSummarySerializer, UserSummarySerializer
+from backend.common.input import InputSerializer
+from backend.common.serializers import MAX_ID, JobSummarySerializer, UserSummarySerializer
 from backend.payments.models import Payment
 
 
