@@ -58,12 +58,35 @@ NON_BLANK_TEXT_PATTERN = rf"^{_TEXT_CHAR}*[^{WHITESPACE}\u0000]{_TEXT_CHAR}*$"
 # A text query parameter (django-filter's CharFilter, a Django form field): no NUL; empty is no filter.
 QUERY_TEXT_PATTERN = rf"^{_TEXT_CHAR}*$"
 
-# An http(s) URL with a host name, as ``avatar_url`` accepts it: the schema's pattern and the
-# serializer's rule. Within what Django's URLValidator (the model's) accepts, host length (253) included,
-# so the two never disagree; no user info, IP address or non-ASCII host (send the xn-- form).
+# Top-level names that never reach a public host: special-use and private-use names (RFC 6761 localhost,
+# test, invalid, example; RFC 6762 local; RFC 7686 onion; RFC 9476 alt; arpa, which holds home.arpa
+# (RFC 8375) and the reverse-lookup names; ICANN's .internal (2024); and the names private networks
+# commonly use: localdomain, lan, home, corp, intranet, private). IP addresses (loopback, private,
+# link-local, reserved alike) never match the host part below, whose last label is letters only.
+NON_PUBLIC_TLDS = (
+    "alt", "arpa", "corp", "example", "home", "internal", "intranet", "invalid", "lan", "local",
+    "localdomain", "localhost", "onion", "private", "test",
+)  # fmt: skip
+
+
+def _any_case(word: str) -> str:
+    # Spelt letter by letter: an inline (?i) flag is not understood by every schema tool's regex engine.
+    return "".join(f"[{char.lower()}{char.upper()}]" for char in word)
+
+
+# An https URL to a public host name, as ``avatar_url`` accepts it (issue 12: an avatar is fetched by
+# other users' browsers and apps, so never over plain http, and never from a name that only means
+# something inside a network): the schema's pattern and the serializer's and the service's rule.
+# Within what Django's URLValidator (the model's) accepts, host length (253) included, so the two never
+# disagree; no user info, IP address or non-ASCII host (send the xn-- form). Checked as text only: no DNS
+# lookup at request time (it would be slow, could be steered by whoever runs the name's DNS, and could
+# change by the time the URL is fetched), so a public name that resolves to a private address is not
+# caught here; whatever fetches avatars server-side must check the address it connects to.
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-HTTP_URL_PATTERN = (
-    rf"^https?://(?=[^/?#:]{{1,253}}(?:[/?#:]|$))(?:{_LABEL}\.)+[A-Za-z]{{2,63}}(?::[0-9]{{1,5}})?"
+_NON_PUBLIC_TLD = "|".join(_any_case(name) for name in NON_PUBLIC_TLDS)
+HTTPS_PUBLIC_URL_PATTERN = (
+    rf"^https://(?=[^/?#:]{{1,253}}(?:[/?#:]|$))(?:{_LABEL}\.)+"
+    rf"(?!(?:{_NON_PUBLIC_TLD})(?:[/?#:]|$))[A-Za-z]{{2,63}}(?::[0-9]{{1,5}})?"
     r"(?:[/?#][A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]*)?$"
 )
 
@@ -76,6 +99,12 @@ def text_pattern(field: serializers.CharField) -> str | None:
     ):
         return None
     return TEXT_PATTERN if field.allow_blank else NON_BLANK_TEXT_PATTERN
+
+
+# An ASCII digit. Not ``\d``: in a Python pattern it matches every Unicode decimal digit (Arabic-Indic,
+# fullwidth...), which ``Decimal`` then reads as digits, while ECMA's ``\d`` (a client's) is ASCII only
+# (issue 12: money is ASCII digits).
+_DIGIT = "[0-9]"
 
 
 def decimal_pattern(field: serializers.DecimalField) -> str:
@@ -94,11 +123,11 @@ def decimal_pattern(field: serializers.DecimalField) -> str:
     if field.min_value is not None and field.min_value > 0:
         # A fraction alone has a non-zero digit: the first one at each of its places, as alternatives
         # (a lookahead would say it shorter, but schema-driven generators do not all handle one).
-        nonzero = "|".join("0" * zeros + rf"[1-9]\d{{0,{fraction - 1 - zeros}}}" for zeros in range(fraction))
-        number = rf"[1-9]\d{{0,{whole - 1}}}(?:\.\d{{0,{fraction}}})?|0?\.(?:{nonzero})"
+        nonzero = "|".join("0" * zeros + rf"[1-9]{_DIGIT}{{0,{fraction - 1 - zeros}}}" for zeros in range(fraction))
+        number = rf"[1-9]{_DIGIT}{{0,{whole - 1}}}(?:\.{_DIGIT}{{0,{fraction}}})?|0?\.(?:{nonzero})"
     else:
         sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
-        number = rf"{sign}(?:\d{{1,{whole}}}(?:\.\d{{0,{fraction}}})?|\.\d{{1,{fraction}}})"
+        number = rf"{sign}(?:{_DIGIT}{{1,{whole}}}(?:\.{_DIGIT}{{0,{fraction}}})?|\.{_DIGIT}{{1,{fraction}}})"
     pattern = f"^(?:{number})$"
     return f"^$|{pattern}" if field.allow_null else pattern
 
