@@ -86,9 +86,10 @@ class AccountDetailsOutputSerializer(serializers.ModelSerializer):
 
     user_id = serializers.IntegerField(read_only=True)
     account_number = serializers.SerializerMethodField()
-    total_earned = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
-    total_paid = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
-    balance = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    # No max_digits: a sum of any number of payments (backend.accounts.selectors).
+    total_earned = serializers.DecimalField(max_digits=None, decimal_places=2, read_only=True)
+    total_paid = serializers.DecimalField(max_digits=None, decimal_places=2, read_only=True)
+    balance = serializers.DecimalField(max_digits=None, decimal_places=2, read_only=True)
 
     class Meta:
         model = AccountDetails
