@@ -99,9 +99,10 @@ def test_rating_averages_and_counts_fit_any_reviews(ratings, applications):
             Review(job=job, reviewer=reviewer, reviewee=reviewee, rating=rating)
             for job, reviewer, rating in zip(jobs, reviewers, ratings, strict=False)
         )
+        later = start + timedelta(days=3)
         posted = Job.objects.create(
-            client=reviewee, title="Open", city="Lagos", pay_rate=Decimal("10.00"), shift_start=start + timedelta(days=3),
-            shift_end=start + timedelta(days=3, hours=8), slots=100,
+            client=reviewee, title="Open", city="Lagos", pay_rate=Decimal("10.00"), shift_start=later,
+            shift_end=later + timedelta(hours=8), slots=100,
         )  # fmt: skip
         Application.objects.bulk_create(
             Application(job=posted, applicant=worker, status=status)

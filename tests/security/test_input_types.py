@@ -61,6 +61,9 @@ class Case:
 
 
 def _resolve(document: dict, schema: dict) -> dict:
+    if len(schema.get("allOf", ())) == 1:  # drf-spectacular's wrapper of an enum with a description
+        rest = {key: value for key, value in schema.items() if key != "allOf"}
+        schema = {**_resolve(document, schema["allOf"][0]), **rest}
     if "$ref" in schema:
         schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
     return schema

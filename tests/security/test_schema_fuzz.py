@@ -79,6 +79,10 @@ SEMANTIC_RULES: dict[tuple[str, str], dict[str | None, str]] = {
     ("POST", "/api/v1/auth/register/"): {
         "password": "Django's password validators: too short, too common, all digits, too similar to the email",
         "email": "an account with this email exists",
+        "display_name": "no control or invisible characters, at most 80 once in NFKC form",
+    },
+    ("PATCH", "/api/v1/me/profile/"): {
+        "display_name": "no control or invisible characters, at most 80 once in NFKC form",
     },
     ("POST", "/api/v1/auth/token/"): {None: "no active account with this email and password"},
     ("POST", "/api/v1/jobs/"): {
