@@ -635,7 +635,8 @@ def test_job_updated_shows_its_new_title_and_slots(
     with django_capture_on_commit_callbacks(execute=True):
         response = world.client(world.owner).patch(
             # Not its pay rate: a worker is hired, so the terms are fixed (issue 12).
-            f"/api/v1/jobs/{job.id}/", {"title": "Night shift, forklift", "slots": 4}
+            f"/api/v1/jobs/{job.id}/",
+            {"title": "Night shift, forklift", "slots": 4},
         )
     assert response.status_code == 200, response.content
 
