@@ -45,3 +45,14 @@ def test_every_op_of_the_workload_succeeds_in_process(population):
 
     assert result.errors == 0, result.statuses
     assert set(result.statuses) <= {200, 201}
+
+
+def test_the_workloads_payments_stay_within_their_jobs_ceiling(population):
+    """Issue 12: every payment the workload makes is accepted, however many it makes (write-only)."""
+    workload = Workload(population, seed=13, write_share=1.0)
+    assert population.pay_targets
+
+    result = run(workload, 600)
+
+    assert result.errors == 0, result.statuses
+    assert 409 not in result.statuses
