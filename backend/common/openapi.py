@@ -102,6 +102,22 @@ class AutoSchema(StandardizedErrorsAutoSchema):
             }
         return response
 
+    def _get_request_body(self, direction="request"):
+        body = super()._get_request_body(direction)
+        if body is not None and self.method in UPDATE_METHODS:
+            # PATCH and PUT without a body are a 411 (backend.common.request_body): the body is required,
+            # even where every field is optional (send `{}` to change nothing).
+            body["required"] = True
+        return body
+
+    def _map_serializer(self, serializer, direction, bypass_extensions=False):
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction == "request" and isinstance(serializer, InputSerializer):
+            # A key the body does not declare is a 400 (`unknown_field`): say so, so that a schema-driven
+            # client (or fuzzer) does not take extra keys for valid input.
+            schema["additionalProperties"] = False
+        return schema
+
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         if direction != "request" or schema.get("type") != "string":
