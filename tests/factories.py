@@ -26,7 +26,10 @@ def make_user(email: str | None = None, **fields) -> User:
 
 
 def make_job(client: User | None = None, **fields) -> Job:
-    start = timezone.now() + timedelta(days=2)
+    """A job; its shift starts in 2 days, or began a day ago for a job in progress or completed (as the
+    shift timing rule requires of a job the API started or completed)."""
+    started = fields.get("status") in (Job.Status.IN_PROGRESS, Job.Status.COMPLETED)
+    start = timezone.now() + (timedelta(days=-1) if started else timedelta(days=2))
     defaults = {
         "client": client or make_user(),
         "title": "Warehouse shift",

@@ -3,6 +3,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 
+from backend.common.money import Currency
+
 
 class UserManager(BaseUserManager):
     """Users log in with their email; every user gets a Profile and AccountDetails at creation."""
@@ -82,13 +84,15 @@ class AccountDetails(models.Model):
     bank_name = models.CharField(max_length=120, blank=True)
     account_holder = models.CharField(max_length=120, blank=True)
     account_number = models.CharField(max_length=34, blank=True)
-    currency = models.CharField(max_length=3, default="USD")
+    currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.USD)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name_plural = "account details"
         constraints = [
-            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="account_details_currency_iso"),
+            models.CheckConstraint(
+                condition=Q(currency__in=Currency.values), name="account_details_currency_supported"
+            ),
         ]
 
     def __str__(self) -> str:

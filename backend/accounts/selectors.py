@@ -9,7 +9,10 @@ from backend.accounts.models import AccountDetails, Profile
 from backend.payments.models import Payment
 from backend.ratings.models import Review
 
-_MONEY = DecimalField(max_digits=14, decimal_places=2)
+# Totals and balances have no digit limit (issue 12: aggregates that always fit): a user's succeeded
+# payments have no bound on their number, so neither has their sum. PostgreSQL's numeric sum is exact at
+# any size; a bounded type here (numeric(14, 2) once) turns a long history into a 500.
+_MONEY = DecimalField(max_digits=None, decimal_places=2)
 
 
 def _succeeded_sum(side: str) -> Coalesce:

@@ -1,7 +1,8 @@
 from rest_framework import serializers
 
 from backend.accounts.models import AccountDetails, Profile, User
-from backend.common.serializers import InputSerializer
+from backend.common.input import HTTPS_PUBLIC_URL_PATTERN, InputSerializer
+from backend.common.money import Currency
 
 
 class RegisterInputSerializer(InputSerializer):
@@ -34,7 +35,7 @@ class ProfileOutputSerializer(serializers.ModelSerializer):
     rating_average = serializers.DecimalField(max_digits=3, decimal_places=2, read_only=True, allow_null=True)
     rating_count = serializers.IntegerField(read_only=True)
     # Not a URLField: a profile without an avatar has an empty string, which is no URL.
-    avatar_url = serializers.CharField(read_only=True, help_text="An http(s) URL, or empty when there is no avatar.")
+    avatar_url = serializers.CharField(read_only=True, help_text="An https URL, or empty when there is no avatar.")
 
     class Meta:
         model = Profile
@@ -63,7 +64,17 @@ class ProfileUpdateInputSerializer(InputSerializer):
     )
     city = serializers.CharField(max_length=80, required=False, allow_blank=True)
     hourly_rate = serializers.DecimalField(max_digits=8, decimal_places=2, min_value=0, required=False, allow_null=True)
-    avatar_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    avatar_url = serializers.RegexField(
+        HTTPS_PUBLIC_URL_PATTERN,
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        error_messages={"invalid": "Enter an https URL to a public host name."},
+        help_text=(
+            "An https URL to a public host name (an IDN host in its xn-- form; no IP address, no `localhost`, "
+            "`.local`, `.internal` or other special-use name), or empty for none."
+        ),
+    )
 
 
 class AccountDetailsOutputSerializer(serializers.ModelSerializer):
@@ -75,9 +86,10 @@ class AccountDetailsOutputSerializer(serializers.ModelSerializer):
 
     user_id = serializers.IntegerField(read_only=True)
     account_number = serializers.SerializerMethodField()
-    total_earned = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
-    total_paid = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
-    balance = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    # No max_digits: a sum of any number of payments (backend.accounts.selectors).
+    total_earned = serializers.DecimalField(max_digits=None, decimal_places=2, read_only=True)
+    total_paid = serializers.DecimalField(max_digits=None, decimal_places=2, read_only=True)
+    balance = serializers.DecimalField(max_digits=None, decimal_places=2, read_only=True)
 
     class Meta:
         model = AccountDetails
@@ -106,4 +118,4 @@ class AccountDetailsUpdateInputSerializer(InputSerializer):
     account_number = serializers.RegexField(
         r"^[A-Za-z0-9]{4,34}$", required=False, allow_blank=True, help_text="4 to 34 letters or digits (IBAN-sized)."
     )
-    currency = serializers.RegexField(r"^[A-Z]{3}$", required=False, help_text="ISO 4217 code, e.g. NGN, USD.")
+    currency = serializers.ChoiceField(Currency.choices, required=False, help_text="A supported ISO 4217 code.")

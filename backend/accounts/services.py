@@ -1,4 +1,12 @@
-"""Writes to users, tokens, profiles and account details."""
+"""Writes to users, tokens, profiles and account details.
+
+Profile content rules (issue 12): a display name is stored in Unicode NFKC form and refuses invisible
+and control characters (``display_name_normalize``), an avatar is an https URL to a public host name
+(``backend.common.input.HTTPS_PUBLIC_URL_PATTERN``); each refusal is a 400 on the field.
+"""
+
+import re
+import unicodedata
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
@@ -8,16 +16,51 @@ from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import ValidationError
 
 from backend.accounts.models import AccountDetails, Profile, User
+from backend.common.input import HTTPS_PUBLIC_URL_PATTERN
 from backend.common.validation import validate_field_values
 
 PROFILE_FIELDS = ("display_name", "headline", "bio", "skills", "city", "hourly_rate", "avatar_url")
 ACCOUNT_DETAILS_FIELDS = ("bank_name", "account_holder", "account_number", "currency")
+
+# Unicode general categories a display name refuses: control (Cc: NUL, tab, newline, C1 controls),
+# format (Cf: zero-width space and joiners, bidi overrides, soft hyphen, byte-order mark, tag
+# characters), surrogate (Cs), private use (Co), and line and paragraph separators (Zl, Zp). They are
+# invisible or render differently per device, so "Ada" and "Ada<U+200B>" would look the same: one user
+# could pass for another. NFKC folds the look-alike compatibility forms (fullwidth "Ada", the "fi"
+# ligature) into their plain characters first, so what is stored is what is compared.
+DISPLAY_NAME_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+INVALID_CHARACTERS = "invalid_characters"
+_AVATAR_URL = re.compile(HTTPS_PUBLIC_URL_PATTERN)
+
+
+def display_name_normalize(value: str) -> str:
+    """``value`` in NFKC form, or a 400 (``invalid_characters`` on ``display_name``) if it holds a
+    character of ``DISPLAY_NAME_REFUSED_CATEGORIES``. Length (80) is the model's, checked on the
+    normalised form (NFKC can lengthen a string)."""
+    normalized = unicodedata.normalize("NFKC", value)
+    refused = sorted(
+        {f"U+{ord(char):04X}" for char in normalized if unicodedata.category(char) in DISPLAY_NAME_REFUSED_CATEGORIES}
+    )
+    if refused:
+        raise ValidationError(
+            {"display_name": [f"Remove the invisible or control characters: {', '.join(refused)}."]},
+            code=INVALID_CHARACTERS,
+        )
+    return normalized
+
+
+def _check_avatar_url(value: str) -> None:
+    if value and not _AVATAR_URL.search(value):
+        raise ValidationError({"avatar_url": ["Enter an https URL to a public host name."]}, code="invalid")
 
 
 @transaction.atomic
 def user_register(*, email: str, password: str, display_name: str = "") -> User:
     """Create a user with their profile and account details; the email must be new."""
     email = User.objects.normalize_email(email).lower()
+    if display_name:
+        display_name = display_name_normalize(display_name)
+        validate_field_values(Profile(display_name=display_name))
     try:
         validate_password(password, user=User(email=email))
     except DjangoValidationError as exc:
@@ -54,6 +97,10 @@ def profile_update(*, user: User, **fields) -> Profile:
     for name, value in fields.items():
         if name not in PROFILE_FIELDS:
             raise ValueError(f"Not a profile field: {name}")
+        if name == "display_name":
+            value = display_name_normalize(value)
+        elif name == "avatar_url":
+            _check_avatar_url(value)
         setattr(profile, name, value)
     validate_field_values(profile)
     profile.save()

@@ -17,6 +17,7 @@ from backend.accounts.serializers import (
     TokenOutputSerializer,
     UserOutputSerializer,
 )
+from backend.accounts.services import INVALID_CHARACTERS
 from backend.caching.views import HotCachedMixin
 from backend.common.access import ensure_owner_or_staff
 from backend.common.openapi import LEGACY_DESCRIPTION
@@ -30,6 +31,7 @@ class _AuthThrottled(APIView):
 
 # Raised by the service, not by the input serializer, so declared here for the schema.
 @extend_validation_errors(["unique"], field_name="email", methods=["post"])
+@extend_validation_errors([INVALID_CHARACTERS], field_name="display_name", methods=["post"])
 class RegisterView(_AuthThrottled):
     """Create an account. The response carries an API token, so the client is logged in at once."""
 
@@ -91,6 +93,7 @@ class _ProfileHotView(HotCachedMixin, APIView):
     hot_namespace = "profile:user"
 
 
+@extend_validation_errors([INVALID_CHARACTERS], field_name="display_name", methods=["patch"])
 class MyProfileView(_ProfileHotView):
     """Read or update my public profile."""
 

@@ -15,7 +15,9 @@ one seed gives the same rows on any day, with one exception:
   ``HISTORY_END``, whatever the day of seeding.
 - Shift times (``shift_start``, ``shift_end``) lie on that same calendar moved forward so that ``HISTORY_END``
   falls on the seeding day at midnight UTC (``shift_anchor``): a shift that history places 3 days before its end
-  happened 3 days before today, in-progress shifts run today, and open and filled jobs start 1 to 30 days from today.
+  happened 3 days before today, in-progress shifts began the evening before, and open and filled jobs start 1 to 30
+  days from today. Payments to a worker stay within the job's ceiling (wage plus tips of at most 20%, under the 25%
+  allowance of ``backend.payments.services.payment_ceiling``).
 
 Rows are inserted in chronological order (ids grow with ``created_at``, as in a live database) in batches of
 ``BATCH_SIZE`` with a progress bar per table, inside one transaction, with one password hash shared by every user:
@@ -452,8 +454,10 @@ def _plan_job(rng: random.Random, client_index: int, client: Person) -> PlannedJ
         created = HISTORY_START + (span - timedelta(days=16)) * math.sqrt(rng.random())
         day = created.date() + timedelta(days=rng.randint(1, 14))
     elif status == Job.Status.IN_PROGRESS:
+        # Started the evening before the seeding day, running into it: a shift in progress has begun at
+        # any hour of seeding (issue 12's shift timing), which a shift starting this morning would not.
         created = HISTORY_END - timedelta(days=rng.uniform(1, 14))
-        day, hour, hours = HISTORY_END.date(), rng.choice((6, 7, 8, 9)), rng.choice((10, 12))
+        day, hour, hours = HISTORY_END.date() - timedelta(days=1), rng.choice((18, 19, 20, 21)), rng.choice((10, 12))
     else:
         created = HISTORY_END - timedelta(days=rng.uniform(0.1, 14 if status == Job.Status.OPEN else 21))
         day = HISTORY_END.date() + timedelta(days=rng.randint(1, 30 if status == Job.Status.OPEN else 21))

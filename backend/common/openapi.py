@@ -1,14 +1,17 @@
-"""Schema pieces the error library does not declare on its own."""
+"""Schema pieces the error library does not declare on its own (the view serving the document:
+backend/common/schema_view.py)."""
 
 import re
 
 from django.db import models
+from django_filters import CharFilter
 from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum
 from drf_standardized_errors.settings import package_settings as standardized_errors_settings
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+from backend.common.input import QUERY_TEXT_PATTERN, decimal_pattern, text_pattern
 from backend.common.pagination import PageNumberPagination
 from backend.common.query_params import UNKNOWN_PARAMETER, is_api_view
 from backend.common.request_body import BODY_ERROR_CODES, UPDATE_METHODS
@@ -98,6 +101,48 @@ class AutoSchema(StandardizedErrorsAutoSchema):
                 "description": "Seconds to wait before retrying.",
             }
         return response
+
+    def _get_request_body(self, direction="request"):
+        body = super()._get_request_body(direction)
+        if body is not None and self.method in UPDATE_METHODS:
+            # PATCH and PUT without a body are a 411 (backend.common.request_body): the body is required,
+            # even where every field is optional (send `{}` to change nothing).
+            body["required"] = True
+        return body
+
+    def _map_serializer(self, serializer, direction, bypass_extensions=False):
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction == "request" and isinstance(serializer, InputSerializer):
+            # A key the body does not declare is a 400 (`unknown_field`): say so, so that a schema-driven
+            # client (or fuzzer) does not take extra keys for valid input.
+            schema["additionalProperties"] = False
+        return schema
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction != "request" or schema.get("type") != "string":
+            return schema
+        if isinstance(field, serializers.DecimalField):
+            schema["pattern"] = decimal_pattern(field)
+        elif isinstance(field, serializers.CharField) and (pattern := text_pattern(field)):
+            schema["pattern"] = pattern
+        return schema
+
+    def _get_filter_parameters(self) -> list[dict]:
+        """django-filter's query parameters, documented with ``allowEmptyValue``: an empty value
+        (``?status=``) is the same as leaving the filter out, as django-filter treats it. A text
+        filter's length limit and the characters Django's form field refuses (NUL) are documented
+        too; drf-spectacular leaves them out."""
+        parameters = super()._get_filter_parameters()
+        filters = getattr(getattr(self.view, "filterset_class", None), "base_filters", {})
+        for parameter in parameters:
+            parameter["allowEmptyValue"] = True
+            query_filter = filters.get(parameter["name"])
+            if isinstance(query_filter, CharFilter) and parameter["schema"].get("type") == "string":
+                parameter["schema"]["pattern"] = QUERY_TEXT_PATTERN
+                if (max_length := query_filter.extra.get("max_length")) is not None:
+                    parameter["schema"]["maxLength"] = max_length
+        return parameters
 
     def _get_extra_validation_errors(self) -> dict[str | None, set[str]]:
         errors = super()._get_extra_validation_errors()

@@ -41,6 +41,31 @@ class PageNumberPagination(pagination.PageNumberPagination):
             )
         return min(int(raw), self.max_page_size)
 
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        """DRF's two parameters with the bounds the server applies: both are whole numbers of at least 1
+        (``page=0`` is a 404 like any page past the end, ``page_size=0`` a 400)."""
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+        return parameters
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        """DRF's page envelope, with ``next``/``previous`` documented as what they are: references
+        relative to the host (``/api/v1/jobs/?page=2``), not absolute URIs (see the module docstring)."""
+        envelope = super().get_paginated_response_schema(schema)
+        for name, page in (("next", 3), ("previous", 1)):
+            envelope["properties"][name] = {
+                "type": "string",
+                "nullable": True,
+                "format": "uri-reference",
+                "pattern": "^/",
+                "description": f"The {name} page, as a path and query relative to this host; null on the "
+                f"{'last' if name == 'next' else 'first'} page.",
+                "example": f"/api/v1/jobs/?{self.page_query_param}={page}",
+            }
+        envelope["required"] = ["count", "next", "previous", "results"]
+        return envelope
+
     def paginate_queryset(self, queryset, request, view=None):
         canonical = getattr(view, "get_canonical_path", None)
         path = canonical() if canonical else request.path

@@ -10,11 +10,9 @@ from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from backend.common.converters import MAX_ID
 from backend.jobs import selectors
 from backend.jobs.models import Application, Job
-
-# The largest id a path accepts (18 digits, see backend.common.converters).
-MAX_ID = 10**18 - 1
 
 
 class InstantField(forms.DateTimeField):
@@ -36,11 +34,29 @@ class InstantField(forms.DateTimeField):
         return result
 
 
+@extend_schema_field({"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]})
 class InstantFilter(filters.DateTimeFilter):
     field_class = InstantField
 
 
-@extend_schema_field(OpenApiTypes.INT)
+class TextField(forms.CharField):
+    """Text whose ``max_length`` is that of the value as sent, as the schema documents it (Django's
+    field checks it after stripping the ends' whitespace, so padding would pass a longer value)."""
+
+    def clean(self, value):
+        if isinstance(value, str) and self.max_length is not None and len(value) > self.max_length:
+            raise ValidationError(
+                f"Ensure this value has at most {self.max_length} characters (it has {len(value)}).",
+                code="max_length",
+            )
+        return super().clean(value)
+
+
+class TextFilter(filters.CharFilter):
+    field_class = TextField
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
 class IdFilter(filters.NumberFilter):
     """A whole-number id; anything else (a fraction, a 19-digit number) is invalid."""
 
@@ -80,7 +96,7 @@ class StrictBooleanFilter(filters.Filter):
 
 class JobFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=Job.Status.choices, help_text="Jobs in this status. Default: `open`.")
-    city = filters.CharFilter(lookup_expr="iexact", max_length=80, help_text="City, case-insensitive exact match.")
+    city = TextFilter(lookup_expr="iexact", max_length=80, help_text="City, case-insensitive exact match.")
     shift_start_after = InstantFilter(
         field_name="shift_start",
         lookup_expr="gte",
@@ -92,7 +108,7 @@ class JobFilter(filters.FilterSet):
         help_text="Shifts starting strictly before this ISO 8601 datetime or date (a date is midnight UTC).",
     )
     client = IdFilter(field_name="client_id", help_text="Jobs posted by this user id.")
-    search = filters.CharFilter(
+    search = TextFilter(
         method="filter_search",
         max_length=100,
         help_text="Text found in the title or the description, case-insensitive.",

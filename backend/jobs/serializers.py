@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from backend.common.serializers import InputSerializer
+from backend.common.input import InputSerializer
 from backend.jobs.models import Application, Job
 
 MAX_SLOTS = 100

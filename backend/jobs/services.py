@@ -5,6 +5,19 @@ completed, and can be cancelled while open or filled; a filled job whose accepte
 withdraws is open again. An application moves pending -> accepted / rejected / withdrawn, and an
 accepted one can still be withdrawn.
 
+Marketplace rules (issue 12), each refusal a 409 with its own code:
+
+- Shift timing: a job starts no earlier than ``EARLY_START_TOLERANCE`` (15 minutes) before its shift
+  (``shift_not_open``), and is completed only once its shift has begun (``shift_not_begun``; it must be
+  in progress, so started, too). A client cannot start and complete a job days before its shift and
+  then pay and review it. No database constraint can say this: it compares with the clock, and the
+  job records no start time.
+- Terms fixed once someone is hired: once a job has an accepted application, its pay rate, shift
+  times and city cannot change (``terms_locked``): the worker accepted those terms. Sending the current
+  value is no change. A job whose accepted workers all withdrew can be changed again. The check runs
+  under the job's row lock, which ``application_accept`` takes too, so a change and an accept racing
+  each other are decided one after the other: the accept sees the new terms, or the change is refused.
+
 Every write takes the job row's lock (``select_for_update``) first, so writes to one job and its
 applications happen one after the other: two accepts can never both take the last slot. Who may
 act is checked on the row read under that lock, so the check and the write see the same state
@@ -30,7 +43,11 @@ from backend.jobs.models import Application, Job
 from backend.jobs.selectors import application_queryset
 
 JOB_FIELDS = ("title", "description", "city", "address", "pay_rate", "shift_start", "shift_end", "slots")
+# What an accepted worker agreed to: fixed once an application is accepted.
+TERMS_FIELDS = ("pay_rate", "shift_start", "shift_end", "city")
 MAX_SHIFT_LENGTH = timedelta(hours=24)
+# How early before its shift a job may be started: workers arrive a little early to be briefed.
+EARLY_START_TOLERANCE = timedelta(minutes=15)
 
 
 def _validate_schedule(*, shift_start: datetime, shift_end: datetime, start_changed: bool) -> None:
@@ -96,10 +113,20 @@ def job_create(
 def job_update(*, job_id: int, user: User, **fields) -> Job:
     """Change an open job's fields (its client only).
 
+    Once an application is accepted, ``TERMS_FIELDS`` cannot change: a 409 ``terms_locked``.
+
     ``slots`` cannot drop below the accepted applications; dropping to exactly that number fills
     the job, as accepting the last worker would.
     """
     job = _lock_own_job(job_id=job_id, user=user)
+    # Read once, and only when a rule needs it: after the lock, so current.
+    accepted = None
+    changed_terms = sorted(name for name in TERMS_FIELDS if name in fields and fields[name] != getattr(job, name))
+    if changed_terms and (accepted := _accepted_count(job_id=job.id)):
+        raise Conflict(
+            f"An application to this job is accepted: its terms ({', '.join(changed_terms)}) can no longer change.",
+            code="terms_locked",
+        )
     if job.status != Job.Status.OPEN:
         raise Conflict(f"Only an open job can be edited; this one is {job.status}.")
     previous_start = job.shift_start
@@ -112,7 +139,8 @@ def job_update(*, job_id: int, user: User, **fields) -> Job:
             shift_start=job.shift_start, shift_end=job.shift_end, start_changed=job.shift_start != previous_start
         )
     if "slots" in fields:
-        accepted = _accepted_count(job_id=job.id)
+        if accepted is None:
+            accepted = _accepted_count(job_id=job.id)
         if job.slots < accepted:
             raise ValidationError(
                 {"slots": [f"{accepted} applications are already accepted; slots cannot be fewer."]},
@@ -137,10 +165,20 @@ def job_cancel(*, job_id: int, user: User) -> Job:
 
 @transaction.atomic
 def job_start(*, job_id: int, user: User) -> Job:
-    """Start the shift of an open or filled job with at least one accepted worker (its client only)."""
+    """Start the shift of an open or filled job with at least one accepted worker (its client only).
+
+    Not earlier than ``EARLY_START_TOLERANCE`` before ``shift_start``: a 409 ``shift_not_open``.
+    """
     job = _lock_own_job(job_id=job_id, user=user)
     if job.status not in (Job.Status.OPEN, Job.Status.FILLED):
         raise Conflict(f"Only an open or filled job can be started; this one is {job.status}.")
+    opens = job.shift_start - EARLY_START_TOLERANCE
+    if timezone.now() < opens:
+        raise Conflict(
+            f"The shift opens at {opens.isoformat()} ({EARLY_START_TOLERANCE.seconds // 60} minutes before it "
+            "starts); the job cannot start earlier.",
+            code="shift_not_open",
+        )
     if _accepted_count(job_id=job.id) == 0:
         raise Conflict("A job needs at least one accepted application to start.")
     _set_job_status(job, Job.Status.IN_PROGRESS)
@@ -149,10 +187,16 @@ def job_start(*, job_id: int, user: User) -> Job:
 
 @transaction.atomic
 def job_complete(*, job_id: int, user: User) -> Job:
-    """Mark a job in progress as completed (its client only)."""
+    """Mark a job in progress as completed (its client only), once its shift has begun (else a 409
+    ``shift_not_begun``)."""
     job = _lock_own_job(job_id=job_id, user=user)
     if job.status != Job.Status.IN_PROGRESS:
         raise Conflict(f"Only a job in progress can be completed; this one is {job.status}.")
+    if timezone.now() < job.shift_start:
+        raise Conflict(
+            f"The shift begins at {job.shift_start.isoformat()}; the job cannot be completed before.",
+            code="shift_not_begun",
+        )
     _set_job_status(job, Job.Status.COMPLETED)
     return job
 

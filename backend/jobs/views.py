@@ -99,7 +99,9 @@ class JobDetailView(HotCachedMixin, APIView):
         summary="Edit a job",
         description=(
             "Change any of the job's fields (its client only, while the job is open: 409 otherwise). "
-            "`slots` cannot be fewer than the accepted applications; equal to them, the job is filled."
+            "`slots` cannot be fewer than the accepted applications; equal to them, the job is filled. "
+            "Once an application is accepted, `pay_rate`, `shift_start`, `shift_end` and `city` are fixed: "
+            "changing one is a 409 `terms_locked` (sending the current value is no change)."
         ),
         request=JobInputSerializer,
         responses={200: JobDetailOutputSerializer, 409: ErrorResponse409Serializer},
@@ -137,14 +139,16 @@ class JobCancelView(_JobActionView):
 
 @extend_schema_view(post=extend_schema(**_JOB_ACTION_SCHEMA))
 class JobStartView(_JobActionView):
-    """Start the shift of an open or filled job (its client only). It needs at least one accepted application (409)."""
+    """Start the shift of an open or filled job (its client only). It needs at least one accepted application (409),
+    and the shift must open: at the earliest 15 minutes before `shift_start` (409 `shift_not_open`)."""
 
     service = staticmethod(services.job_start)
 
 
 @extend_schema_view(post=extend_schema(**_JOB_ACTION_SCHEMA))
 class JobCompleteView(_JobActionView):
-    """Mark a job in progress as completed (its client only; 409 in any other status)."""
+    """Mark a job in progress as completed (its client only; 409 in any other status), once its shift has begun
+    (409 `shift_not_begun` before `shift_start`)."""
 
     service = staticmethod(services.job_complete)
 

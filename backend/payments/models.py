@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from backend.common.money import Currency
+
 
 class Payment(models.Model):
     """Money from a job's client (payer) to one of its accepted workers (payee)."""
@@ -16,7 +18,7 @@ class Payment(models.Model):
     payer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments_made")
     payee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments_received")
     amount = models.DecimalField(max_digits=12, decimal_places=2)
-    currency = models.CharField(max_length=3, default="USD")
+    currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.USD)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     idempotency_key = models.CharField(max_length=255)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -27,7 +29,7 @@ class Payment(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
             models.CheckConstraint(condition=~Q(payer=models.F("payee")), name="payment_payer_is_not_payee"),
-            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="payment_currency_iso"),
+            models.CheckConstraint(condition=Q(currency__in=Currency.values), name="payment_currency_supported"),
             models.CheckConstraint(
                 condition=Q(status__in=["pending", "succeeded", "failed", "refunded"]), name="payment_status_valid"
             ),

@@ -2,7 +2,9 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from backend.common.serializers import MAX_ID, InputSerializer, JobSummarySerializer, UserSummarySerializer
+from backend.common.input import InputSerializer
+from backend.common.money import Currency
+from backend.common.serializers import MAX_ID, JobSummarySerializer, UserSummarySerializer
 from backend.payments.models import Payment
 
 
@@ -49,10 +51,10 @@ class PaymentCreateInputSerializer(InputSerializer):
     amount = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=Decimal("0.01"), help_text="More than 0."
     )
-    currency = serializers.RegexField(
-        r"^[A-Z]{3}$",
+    currency = serializers.ChoiceField(
+        Currency.choices,
         required=False,
-        help_text="ISO 4217 code, e.g. NGN, USD. Defaults to the currency of the payer's account details.",
+        help_text="A supported ISO 4217 code. Defaults to the currency of the payer's account details.",
     )
 
 

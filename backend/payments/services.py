@@ -3,12 +3,23 @@
 A payment goes ``pending -> succeeded | failed`` and ``succeeded -> refunded``; nothing else.
 Balances are derived from succeeded payments (see ``backend.accounts.selectors``), so a pending,
 failed or refunded payment never counts.
+
+Payments are bounded by the work (issue 12): for one job and one payee, pending and succeeded
+payments together never exceed ``payment_ceiling(job)``, the pay for one worker's shift
+(``pay_rate`` is per hour and per worker; a worker fills one of the job's ``slots``) plus
+``PAYMENT_ALLOWANCE`` (25%) for tips and overtime. Over the job's accepted workers, at most ``slots``,
+this bounds the job's payments by ``pay_rate`` x shift hours x ``slots`` x 1.25 too. Refused with a 409
+``payment_ceiling_exceeded`` that says how much room is left; a failed or refunded payment frees its
+room. Concurrent payments take turns on the job's row lock, so they cannot together pass the ceiling.
+No database constraint can say this (it sums rows); the lock is what enforces it.
 """
 
-from decimal import Decimal
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 
 from backend.accounts.models import User
@@ -17,6 +28,21 @@ from backend.common.validation import validate_field_values
 from backend.jobs.models import Application, Job
 from backend.payments import selectors
 from backend.payments.models import Payment
+
+# Share of a shift's pay a worker may receive on top of it, for tips and overtime.
+PAYMENT_ALLOWANCE = Decimal("0.25")
+CENT = Decimal("0.01")
+# The payments that take up room under the ceiling: money sent or on its way.
+_COMMITTED = (Payment.Status.PENDING, Payment.Status.SUCCEEDED)
+
+
+def payment_ceiling(job: Job) -> Decimal:
+    """The most one worker of ``job`` can be paid in total, in the payment's currency units:
+    ``pay_rate`` x shift hours x (1 + ``PAYMENT_ALLOWANCE``), rounded to the cent (half up).
+
+    At most 99,999,999.99 per hour x 24 hours x 1.25 = 2,999,999,999.70, within a payment's amount."""
+    hours = Decimal((job.shift_end - job.shift_start) // timedelta(seconds=1)) / 3600
+    return (job.pay_rate * hours * (1 + PAYMENT_ALLOWANCE)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @transaction.atomic
@@ -37,13 +63,19 @@ def payment_create(
     amount or currency is a 409. ``currency`` defaults to the payer's account details currency; a
     retry that leaves it out matches whatever currency the first request used.
 
+    A new payment that would take the payee's pending and succeeded payments for this job past
+    ``payment_ceiling(job)`` is a 409 ``payment_ceiling_exceeded``.
+
     ``job`` should come from ``selectors.job_for_payment`` (client profile and account details
-    joined in), so that creating a payment costs one query to check the payee and the key, and the
-    insert.
+    joined in), so that creating a payment costs one query to lock the job, one to check the payee,
+    the key and the payee's payments so far, and the insert. Everything after the lock reads what
+    earlier payments of this job committed, so a retry racing its first request is a replay, never
+    a refusal.
     """
     if job.client_id != payer.pk:
         raise PermissionDenied("Only the job's client can pay for it.")
 
+    status = Job.objects.select_for_update().filter(pk=job.pk).values_list("status", flat=True).get()
     payee = _payee_with_checks(job=job, payer=payer, payee_id=payee_id, idempotency_key=idempotency_key)
     if payee is None:  # no such user; the key may still have been used (for someone else)
         existing = selectors.payment_get_by_idempotency_key(payer_id=payer.pk, idempotency_key=idempotency_key)
@@ -55,10 +87,17 @@ def payment_create(
         _ensure_same_request(existing, job=job, payee_id=payee_id, amount=amount, currency=currency)
         return existing, False
 
-    if job.status != Job.Status.COMPLETED:
+    if status != Job.Status.COMPLETED:
         raise Conflict("Only a completed job can be paid.", code="job_not_completed")
     if payee is None or payee.pk == payer.pk or not payee.is_accepted_worker:
         raise ValidationError({"payee": ["The payee must be an accepted worker of this job."]}, code="invalid")
+    ceiling = payment_ceiling(job)
+    if payee.committed + amount > ceiling:
+        raise Conflict(
+            f"Payments to this worker for this job are limited to {ceiling} (pay rate x shift hours + "
+            f"{PAYMENT_ALLOWANCE:.0%} for tips and overtime); {max(ceiling - payee.committed, Decimal(0))} is left.",
+            code="payment_ceiling_exceeded",
+        )
 
     payment = Payment(
         job=job,
@@ -74,14 +113,26 @@ def payment_create(
 
 
 def _payee_with_checks(*, job: Job, payer: User, payee_id: int, idempotency_key: str) -> User | None:
-    """The payee with their profile, whether they are an accepted worker of the job, and the id of
-    the payment the payer already made under this key (or None). One query; None for an unknown user.
+    """The payee with their profile, whether they are an accepted worker of the job, the id of the
+    payment the payer already made under this key (or None), and ``committed``, the total of their
+    pending and succeeded payments for this job. One query; None for an unknown user.
     """
     accepted = Application.objects.filter(job=job, applicant=OuterRef("pk"), status=Application.Status.ACCEPTED)
     under_key = Payment.objects.filter(payer=payer, idempotency_key=idempotency_key).values("pk")[:1]
+    committed = (
+        Payment.objects.filter(job=job, payee=OuterRef("pk"), status__in=_COMMITTED)
+        .order_by()
+        .values("payee")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
     return (
         User.objects.select_related("profile")
-        .annotate(is_accepted_worker=Exists(accepted), payment_id_under_key=Subquery(under_key))
+        .annotate(
+            is_accepted_worker=Exists(accepted),
+            payment_id_under_key=Subquery(under_key),
+            committed=Coalesce(Subquery(committed), Decimal(0)),
+        )
         .filter(pk=payee_id)
         .first()
     )

@@ -69,7 +69,9 @@ class JobPaymentCreateView(APIView):
     each new payment and the same key when retrying it: the retry answers 200 with the payment the
     first request created, and never creates a second one. Reusing a key for a different job, payee,
     amount or currency is a 409 (`idempotency_key_reused`). The job must be completed (409
-    `job_not_completed`) and the payee one of its accepted workers (400).
+    `job_not_completed`) and the payee one of its accepted workers (400). For one job and one payee, pending and
+    succeeded payments together stay within the job's ceiling, pay rate x shift hours + 25% for tips and overtime
+    (409 `payment_ceiling_exceeded`, whose detail says how much is left). `currency` is one of the supported codes.
     """
 
     @extend_schema(

@@ -47,6 +47,8 @@ WRITE_MIX = (
 # The reads that a hot cache serves (the open jobs list is not one).
 HOT_READ_MIX = tuple(read for read in READ_MIX if read[2] is not None)
 LEGACY_SHARE = 0.25
+# The smallest payment the workload makes (a tip); a target with less room left is dropped.
+MIN_PAYMENT = Decimal("5.00")
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,9 @@ class Population:
     staff_token: str
     jobs: list[int]
     open_jobs: list[int]
-    pay_targets: list[tuple[int, int, int]]  # (client, job, accepted worker) of completed jobs
+    # (client, job, accepted worker, room) of completed jobs: room is what the job's payment ceiling
+    # still allows for that worker (backend.payments.services.payment_ceiling), a decimal string.
+    pay_targets: list[tuple]
     review_targets: list[tuple[int, int, int]]  # (job, reviewer, reviewee) not reviewed yet
     apply_targets: list[tuple[int, int]]  # (open job, worker who has not applied)
     workers: list[int] = field(default_factory=list)  # users who applied to a job
@@ -94,10 +98,13 @@ class Population:
 
     @classmethod
     def load(cls, *, max_users: int | None = None, seed: int = 1) -> "Population":
+        from django.db.models import Sum
         from rest_framework.authtoken.models import Token
 
         from backend.accounts.models import User
         from backend.jobs.models import Application, Job
+        from backend.payments.models import Payment
+        from backend.payments.services import payment_ceiling
         from backend.ratings.models import Review
 
         rng = random.Random(seed)
@@ -124,6 +131,18 @@ class Population:
             .values_list("job__client_id", "job_id", "applicant_id")
         )
         accepted = [a for a in accepted if a[0] in user_set and a[2] in user_set]
+        committed = {
+            (row["job"], row["payee"]): row["total"]
+            for row in Payment.objects.filter(status__in=[Payment.Status.PENDING, Payment.Status.SUCCEEDED])
+            .values("job", "payee")
+            .annotate(total=Sum("amount"))
+        }
+        completed = Job.objects.in_bulk({job for _, job, _ in accepted})
+        pay_targets = []
+        for client, job, worker in accepted:
+            room = payment_ceiling(completed[job]) - committed.get((job, worker), 0)
+            if room >= MIN_PAYMENT:
+                pay_targets.append((client, job, worker, str(room)))
         review_targets = []
         done = set(Review.objects.values_list("job_id", "reviewer_id", "reviewee_id").iterator())
         for client, job, worker in accepted:
@@ -149,7 +168,7 @@ class Population:
             staff_token.key,
             jobs,
             open_jobs,
-            accepted,
+            pay_targets,
             review_targets,
             apply_targets,
             workers,
@@ -184,7 +203,8 @@ class Workload:
     Several clients acting at once (the benchmark's virtual users) each get their own
     ``Workload``: a different ``seed``, the same ``order_seed`` (so the same users and jobs are hot
     for everyone, as on a real marketplace) and their own ``shard`` (index, count) of the
-    one-time targets (reviews, applications), so two clients never race for the same one. Every
+    one-time targets (reviews, applications) and of the payment targets, so two clients never race for
+    the same one, and each client keeps its payments within what the target's payment ceiling leaves. Every
     write carries a value unique to its client and rank (``#seed-n``), so a reader can tell which
     write it sees.
     """
@@ -220,7 +240,7 @@ class Workload:
         self.writes = [name for name, weight in WRITE_MIX for _ in range(weight)]
         self.to_settle: list[int] = []
         index, count = shard or (0, 1)
-        self.pay_targets = list(population.pay_targets)
+        self.pay_targets = [list(target) for target in population.pay_targets[index::count]]
         self.review_targets = list(population.review_targets[index::count])
         self.apply_targets = list(population.apply_targets[index::count])
         self._serial = itertools.count(1)
@@ -280,8 +300,15 @@ class Workload:
     def _write(self, name: str) -> Op:
         rng = self.rng
         if name == "payment_create" and self.pay_targets:
-            client, job, worker = self.pay_targets[rng.randrange(len(self.pay_targets))]
-            amount = str(Decimal(rng.randrange(500, 20000)) / 100)
+            target = self.pay_targets[rng.randrange(len(self.pay_targets))]
+            client, job, worker, room = target
+            amount = min(Decimal(rng.randrange(500, 20000)) / 100, Decimal(room))
+            # Within the job's payment ceiling, as a real client's payments are (a refused one would be
+            # measured as a failure); counted as spent whatever the provider says later.
+            target[3] = str(Decimal(room) - amount)
+            if Decimal(target[3]) < MIN_PAYMENT:
+                self.pay_targets.remove(target)
+            amount = str(amount)
             headers = {"HTTP_IDEMPOTENCY_KEY": str(uuid.UUID(int=rng.getrandbits(128)))}
             return Op(
                 "write",

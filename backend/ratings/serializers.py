@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from backend.common.serializers import MAX_ID, InputSerializer, JobSummarySerializer, UserSummarySerializer
+from backend.common.input import InputSerializer
+from backend.common.serializers import MAX_ID, JobSummarySerializer, UserSummarySerializer
 from backend.ratings.models import Review
 
 

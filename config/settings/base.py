@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import environ
 
+from backend.common.converters import ID_SCHEMA
 from backend.common.profiling import silk_should_record
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -291,12 +292,17 @@ SILKY_PYTHON_PROFILER = False
 def with_silk_middleware(middleware: list[str]) -> list[str]:
     """``middleware`` with silk's just outside ServerTimingMiddleware.
 
-    Server-Timing stays innermost, so silk's own writes (its request, response and query rows)
-    happen outside what Server-Timing measures; the EXPLAINs silk runs inside the view are
-    reported apart from the application's queries (backend/common/server_timing.py).
+    silk's own middleware, guarded so that recording a request never changes its response
+    (backend/common/silk_recording.py). Server-Timing stays innermost, so silk's own writes (its
+    request, response and query rows) happen outside what Server-Timing measures; the EXPLAINs silk
+    runs inside the view are reported apart from the application's queries
+    (backend/common/server_timing.py).
     """
     index = middleware.index("backend.common.server_timing.ServerTimingMiddleware")
-    return [*middleware[:index], "silk.middleware.SilkyMiddleware", *middleware[index:]]
+    return [*middleware[:index], SILK_MIDDLEWARE, *middleware[index:]]
+
+
+SILK_MIDDLEWARE = "backend.common.silk_recording.SilkRecordingMiddleware"
 
 
 # CELERY
@@ -426,6 +432,8 @@ SPECTACULAR_SETTINGS = {
         "ApplicationStatusEnum": "backend.jobs.models.Application.Status",
         "PaymentStatusEnum": "backend.payments.models.Payment.Status",
     },
+    # Ids in paths are whole numbers of 1 to 18 digits (backend.common.converters.IdConverter), not strings.
+    "PATH_CONVERTER_OVERRIDES": {"id": ID_SCHEMA},
     "PREPROCESSING_HOOKS": ["backend.common.legacy.drop_alternate_spellings"],
     # Swagger UI and Redoc served from our own static files (drf-spectacular-sidecar), not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

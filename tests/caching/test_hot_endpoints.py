@@ -16,9 +16,11 @@ write's own commit bumps only the keys it touches.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from backend.accounts import services as account_services
@@ -370,11 +372,11 @@ def test_payment_created_shows_in_both_parties_lists_and_leaves_balances_while_p
     affected = [(PAYMENTS, owner.id), (PAYMENTS, payee.id), (ACCOUNT_DETAILS, owner.id), (ACCOUNT_DETAILS, payee.id)]
     warmed = warm_up(world, affected)
 
-    # when the job's client pays its accepted worker again (a bonus)
+    # when the job's client pays its accepted worker again (a bonus, within the job's payment ceiling)
     with django_capture_on_commit_callbacks(execute=True):
         created = world.client(owner).post(
             f"/api/v1/jobs/{world.job_a.id}/payments/",
-            {"payee": payee.id, "amount": "50.00"},
+            {"payee": payee.id, "amount": "30.00"},
             HTTP_IDEMPOTENCY_KEY="bonus-1",
         )
     assert created.status_code == 201, created.content
@@ -622,7 +624,7 @@ def test_application_write_shows_in_the_job_counts(
     assert_bystander_untouched(world, warmed, django_assert_num_queries)
 
 
-def test_job_updated_shows_its_new_title_and_pay_rate(
+def test_job_updated_shows_its_new_title_and_slots(
     world, rebuild_mode, django_capture_on_commit_callbacks, django_assert_num_queries
 ):
     # given
@@ -632,13 +634,15 @@ def test_job_updated_shows_its_new_title_and_pay_rate(
     # when
     with django_capture_on_commit_callbacks(execute=True):
         response = world.client(world.owner).patch(
-            f"/api/v1/jobs/{job.id}/", {"title": "Night shift, forklift", "pay_rate": "21.75"}
+            # Not its pay rate: a worker is hired, so the terms are fixed (issue 12).
+            f"/api/v1/jobs/{job.id}/",
+            {"title": "Night shift, forklift", "slots": 4},
         )
     assert response.status_code == 200, response.content
 
     # then
     detail = read_after_write(world, warmed, rebuild_mode, JOB_DETAIL, job.id)
-    assert (detail["title"], detail["pay_rate"]) == ("Night shift, forklift", "21.75")
+    assert (detail["title"], detail["slots"]) == ("Night shift, forklift", 4)
     assert_bystander_untouched(world, warmed, django_assert_num_queries)
 
 
@@ -650,6 +654,10 @@ def test_job_status_change_shows_in_its_detail(
 ):
     # given
     job = world.open_job
+    if action in ("start", "complete"):  # a shift that has begun (issue 12's shift timing)
+        Job.objects.filter(pk=job.id).update(
+            shift_start=timezone.now() - timedelta(hours=1), shift_end=timezone.now() + timedelta(hours=7)
+        )
     if action == "complete":
         job_services.job_start(job_id=job.id, user=world.owner)  # settled below, before warming
     warmed = warm_up(world, [(JOB_DETAIL, job.id)])

@@ -120,7 +120,7 @@ def test_production_with_silk_enabled_samples_caps_bodies_and_serves_staff_only(
     assert loaded["silk_url"] is True
     # silk right outside Server-Timing, which stays innermost (it does not measure silk's writes)
     assert loaded["middleware"][-2:] == [
-        "silk.middleware.SilkyMiddleware",
+        "backend.common.silk_recording.SilkRecordingMiddleware",
         "backend.common.server_timing.ServerTimingMiddleware",
     ]
     assert loaded["intercept_func"] == "silk_should_record"
@@ -172,7 +172,10 @@ def test_local_installs_silk_and_the_toolbar_in_the_right_places():
     # the toolbar's callback reads request.user: after authentication
     auth = middleware.index("django.contrib.auth.middleware.AuthenticationMiddleware")
     assert middleware[auth + 1] == "debug_toolbar.middleware.DebugToolbarMiddleware"
-    assert middleware[-2:] == ["silk.middleware.SilkyMiddleware", "backend.common.server_timing.ServerTimingMiddleware"]
+    assert middleware[-2:] == [
+        "backend.common.silk_recording.SilkRecordingMiddleware",
+        "backend.common.server_timing.ServerTimingMiddleware",
+    ]
     assert loaded["silk"]["SILK_SAMPLE_PERCENT"] == 100.0  # every request
     assert loaded["silk"]["SILKY_PYTHON_PROFILER"] is False  # available, off by default
     assert loaded["silk"]["SERVER_TIMING_ENABLED"] is True

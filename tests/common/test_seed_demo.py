@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from backend.accounts.models import AccountDetails, Profile, User
@@ -18,6 +18,7 @@ from backend.common import demo_data
 from backend.common.validation import validate_field_values
 from backend.jobs.models import Application, Job
 from backend.payments.models import Payment
+from backend.payments.services import payment_ceiling
 from backend.ratings.models import Review
 from tests.factories import make_job, make_payment, make_review, make_user
 
@@ -180,6 +181,20 @@ def test_seed_demo_keeps_every_business_rule():
     now = timezone.now()
     assert not Job.objects.filter(status__in=[Job.Status.OPEN, Job.Status.FILLED], shift_start__lte=now).exists()
     assert not completed.filter(shift_end__gt=now).exists()
+    # Issue 12: no job in progress or completed before its shift began; payments to a worker within the
+    # job's ceiling (pending and succeeded ones).
+    assert not Job.objects.filter(
+        status__in=[Job.Status.IN_PROGRESS, Job.Status.COMPLETED], shift_start__gt=now
+    ).exists()
+    assert Job.objects.filter(status=Job.Status.IN_PROGRESS).exists()
+    committed = (
+        Payment.objects.filter(status__in=[Payment.Status.PENDING, Payment.Status.SUCCEEDED])
+        .values("job", "payee")
+        .annotate(total=Sum("amount"))
+    )
+    jobs = Job.objects.in_bulk([row["job"] for row in committed])
+    assert committed
+    assert all(row["total"] <= payment_ceiling(jobs[row["job"]]) for row in committed)
     # Every user has a profile and account details; payments are in the job's city currency.
     assert Profile.objects.count() == AccountDetails.objects.count() == User.objects.count()
     assert Payment.objects.exclude(currency=F("payer__account_details__currency")).count() == 0

@@ -161,7 +161,9 @@ def test_processes_from_the_procfile_serve_warm_hot_reads_and_shut_down_cleanly(
         staff_token = api.expect(200, "POST", "/api/v1/auth/token/", body={"email": staff_email, "password": PASSWORD})[
             "token"
         ]
-        shift_start = datetime.now(UTC) + timedelta(days=2)
+        # A shift starting in a few seconds: the job can be started at once (15 minutes' tolerance) and
+        # completed once the shift has begun (issue 12's shift timing).
+        shift_start = datetime.now(UTC) + timedelta(seconds=3)
         job_id = api.expect(
             201,
             "POST",
@@ -180,6 +182,7 @@ def test_processes_from_the_procfile_serve_warm_hot_reads_and_shut_down_cleanly(
         )["id"]
         api.expect(200, "POST", f"/api/v1/applications/{application_id}/accept/", token=client_token)
         api.expect(200, "POST", f"/api/v1/jobs/{job_id}/start/", token=client_token)
+        time.sleep(max(0.0, (shift_start - datetime.now(UTC)).total_seconds()) + 0.1)
         assert api.expect(200, "POST", f"/api/v1/jobs/{job_id}/complete/", token=client_token)["status"] == (
             "completed"
         )

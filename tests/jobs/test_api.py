@@ -427,8 +427,9 @@ def test_owner_updates_an_open_job(client_for, user, django_assert_num_queries):
     job = make_job(client=user, slots=2)
     client = client_for(user)
 
-    # token; savepoint, job FOR UPDATE, update, release (transaction control counts in tests); detail read
-    with django_assert_num_queries(6):
+    # token; savepoint, job FOR UPDATE, accepted count (the pay rate is a term, fixed once someone is
+    # hired), update, release (transaction control counts in tests); detail read
+    with django_assert_num_queries(7):
         response = client.patch(f"/api/v1/jobs/{job.id}/", {"title": "Night picker", "pay_rate": "18.25"})
 
     assert response.status_code == 200, response.content
@@ -598,7 +599,9 @@ def test_cancel_refuses_other_statuses(client_for, user, status):
 
 @pytest.mark.parametrize("status", [Status.OPEN, Status.FILLED])
 def test_client_starts_a_job_with_an_accepted_worker(client_for, user, status, django_assert_num_queries):
-    job = make_job(client=user, status=status, slots=2)
+    job = make_job(
+        client=user, status=status, slots=2, shift_start=timezone.now(), shift_end=timezone.now() + timedelta(hours=8)
+    )
     make_application(job=job, status=AppStatus.ACCEPTED)
     client = client_for(user)
 
@@ -611,7 +614,7 @@ def test_client_starts_a_job_with_an_accepted_worker(client_for, user, status, d
 
 
 def test_start_needs_an_accepted_application(client_for, user):
-    job = make_job(client=user)
+    job = make_job(client=user, shift_start=timezone.now(), shift_end=timezone.now() + timedelta(hours=8))
     make_application(job=job, status=AppStatus.PENDING)
     make_application(job=job, status=AppStatus.WITHDRAWN)
 

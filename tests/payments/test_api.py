@@ -319,20 +319,22 @@ def test_pay_in_an_explicit_currency(client_for, user, worker, completed_job):
     assert response.json()["currency"] == "EUR"
 
 
-def test_pay_accepts_a_json_number_amount(client_for, user, worker, completed_job):
+def test_pay_refuses_a_json_number_amount(client_for, user, worker, completed_job):
+    # The schema documents an amount as a decimal string (a JSON number may not hold cents exactly).
     response = _pay(client_for(user), completed_job, worker, amount=42)
 
-    assert response.status_code == 201, response.content
-    assert response.json()["amount"] == "42.00"
+    assert_error(response, 400, code="invalid", attr="amount")
+    assert not Payment.objects.exists()
 
 
 def test_pay_query_count(client_for, user, worker, completed_job, django_assert_num_queries):
     client = client_for(user)
 
-    # token; job with client profile and account details; SAVEPOINT (service); payee with the
-    # accepted-worker and idempotency-key checks; SAVEPOINT, INSERT, RELEASE (the insert's own
-    # savepoint); RELEASE. Data queries: 3 (savepoints are transaction control).
-    with django_assert_num_queries(8):
+    # token; job with client profile and account details; SAVEPOINT (service); the job's row lock
+    # (the payment ceiling); payee with the accepted-worker, idempotency-key and ceiling checks;
+    # SAVEPOINT, INSERT, RELEASE (the insert's own savepoint); RELEASE. Data queries: 4 (savepoints
+    # are transaction control).
+    with django_assert_num_queries(9):
         response = _pay(client, completed_job, worker)
 
     assert response.status_code == 201
@@ -388,9 +390,9 @@ def test_pay_retry_query_count(client_for, user, worker, completed_job, django_a
     payment_create(job=completed_job, payer=user, payee_id=worker.id, amount=Decimal("100.00"), idempotency_key="k")
     client = client_for(user)
 
-    # token; job; SAVEPOINT; payee with the checks (finds the key); the payment; RELEASE.
-    # Data queries: 3 (savepoints are transaction control).
-    with django_assert_num_queries(6):
+    # token; job; SAVEPOINT; the job's row lock; payee with the checks (finds the key); the payment;
+    # RELEASE. Data queries: 4 (savepoints are transaction control).
+    with django_assert_num_queries(7):
         response = _pay(client, completed_job, worker, key="k")
 
     assert response.status_code == 200

@@ -106,7 +106,8 @@ def test_a_concurrent_winner_with_a_different_amount_is_a_conflict():
 @pytest.mark.skipif(not _ON_POSTGRES, reason="needs PostgreSQL: concurrent transactions and row locks")
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_retries_on_postgres_create_one_payment():
-    """Two requests with one key: the second waits on the unique index, then returns the first's payment."""
+    """Two requests with one key: the second waits on the job's row lock (which bounds the payments by
+    the work, issue 12), then finds and returns the first's payment."""
     client, worker = make_user(), make_user()
     job = make_completed_job(client=client, workers=[worker])
     outcome = {}
@@ -123,8 +124,8 @@ def test_concurrent_retries_on_postgres_create_one_payment():
         first, created = _create(job, client, worker)
         thread = threading.Thread(target=second_request)
         thread.start()
-        # Commit only once the second request is blocked on the unique index behind this
-        # transaction's uncommitted row: it has passed its own check and is inserting.
+        # Commit only once the second request is blocked on the job's row lock behind this
+        # transaction: it has not yet read the key, which it then finds taken.
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with connection.cursor() as cursor:
@@ -133,13 +134,13 @@ def test_concurrent_retries_on_postgres_create_one_payment():
                 cursor.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                     "AND wait_event_type = 'Lock' AND query LIKE %s",
-                    ['INSERT INTO "payments_payment"%'],
+                    ['SELECT %"jobs_job"% FOR UPDATE%'],
                 )
                 if cursor.fetchone()[0]:
                     break
             time.sleep(0.02)
         else:  # pragma: no cover
-            pytest.fail("the second request never waited on the unique index")
+            pytest.fail("the second request never waited on the job's row lock")
     thread.join(timeout=10)
 
     assert "error" not in outcome, outcome.get("error")

@@ -30,7 +30,7 @@ def _population(users: int = 300) -> Population:
         staff_token="staff",
         jobs=list(range(1000, 1000 + 2 * users)),
         open_jobs=list(range(1000, 1000 + users // 2)),
-        pay_targets=[(rng.choice(ids), 1000 + i, rng.choice(ids)) for i in range(users)],
+        pay_targets=[(rng.choice(ids), 1000 + i, rng.choice(ids), "150.00") for i in range(users)],
         review_targets=[(1000 + i, rng.choice(ids), rng.choice(ids)) for i in range(users * 2)],
         apply_targets=[(1000 + i % (users // 2), u) for i, u in enumerate(ids * 2)],
     )

@@ -70,3 +70,14 @@ def test_workers_read_their_applications_and_clients_their_jobs(population):
     paths = {op.path for op in ops if op.name in ("my_applications", "my_jobs")}
     assert "/api/v1/me/applications/?upcoming=true" in paths
     assert "/api/v1/me/jobs/?status=open" in paths
+
+
+def test_the_workloads_payments_stay_within_their_jobs_ceiling(population):
+    """Issue 12: every payment the workload makes is accepted, however many it makes (write-only)."""
+    workload = Workload(population, seed=13, write_share=1.0)
+    assert population.pay_targets
+
+    result = run(workload, 600)
+
+    assert result.errors == 0, result.statuses
+    assert 409 not in result.statuses

@@ -7,9 +7,11 @@ real API token, so that ids in paths name real rows owned by a known user.
 """
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from backend.accounts.models import User
@@ -76,7 +78,10 @@ def build_world(prefix: str = "") -> World:
 
     open_job = make_job(client=owner, title="Open shift", slots=2)
     pending_application = make_application(job=open_job, applicant=worker)
-    filled_job = make_job(client=owner, title="Filled shift", status=Job.Status.FILLED)
+    # Its shift opens now: the owner can start it (issue 12's shift timing).
+    now = timezone.now()
+    later = now + timedelta(hours=8)
+    filled_job = make_job(client=owner, title="Filled shift", status="filled", shift_start=now, shift_end=later)
     accepted_application = make_application(job=filled_job, applicant=worker, status=Application.Status.ACCEPTED)
     in_progress_job = make_job(client=owner, title="Running shift", status=Job.Status.IN_PROGRESS)
     make_application(job=in_progress_job, applicant=worker, status=Application.Status.ACCEPTED)

@@ -171,7 +171,8 @@ class Command(BaseCommand):
         figures = {"server_timing_off_ms": median_ms(SERVER_TIMING_ENABLED=False)}
         figures["server_timing_on_ms"] = median_ms(SERVER_TIMING_ENABLED=True)
         if "silk" in settings.INSTALLED_APPS:
-            silk_middleware = "silk.middleware.SilkyMiddleware"
+            from config.settings.base import SILK_MIDDLEWARE as silk_middleware
+
             middleware = [m for m in settings.MIDDLEWARE if m != silk_middleware]
             figures["silk_off_ms"] = median_ms(SERVER_TIMING_ENABLED=False, MIDDLEWARE=middleware)
             figures["silk_on_ms"] = median_ms(
