@@ -84,19 +84,21 @@ def decimal_pattern(field: serializers.DecimalField) -> str:
     ``decimal_places``; no sign, and not zero, when ``min_value`` is positive (amounts, rates: "more
     than 0"); no sign when it is 0 (``"-0"`` is no amount either); "" too when the field is nullable
     (DRF reads it as null). A positive ``min_value`` is taken to be the smallest step (0.01 for two
-    places); DRF still checks it. drf-spectacular's own pattern, ``^-?\\d{0,N}(?:\\.\\d{0,M})?$``, matches
-    "", "-" and ".", none of them a number, and says nothing of a minimum.
+    places); DRF still checks it. Digits are ASCII (``[0-9]``: ``\\d`` is any script's digit in Python
+    and Rust, as ``Decimal`` reads them, but ASCII only in ECMA). drf-spectacular's own pattern,
+    ``^-?\\d{0,N}(?:\\.\\d{0,M})?$``, matches "", "-" and ".", none of them a number, and says nothing
+    of a minimum.
     """
     fraction = field.decimal_places
     whole = field.max_digits - fraction
     if field.min_value is not None and field.min_value > 0:
         # A fraction alone has a non-zero digit: the first one at each of its places, as alternatives
         # (a lookahead would say it shorter, but schema-driven generators do not all handle one).
-        nonzero = "|".join("0" * zeros + rf"[1-9]\d{{0,{fraction - 1 - zeros}}}" for zeros in range(fraction))
-        number = rf"[1-9]\d{{0,{whole - 1}}}(?:\.\d{{0,{fraction}}})?|0?\.(?:{nonzero})"
+        nonzero = "|".join("0" * zeros + rf"[1-9][0-9]{{0,{fraction - 1 - zeros}}}" for zeros in range(fraction))
+        number = rf"[1-9][0-9]{{0,{whole - 1}}}(?:\.[0-9]{{0,{fraction}}})?|0?\.(?:{nonzero})"
     else:
         sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
-        number = rf"{sign}(?:\d{{1,{whole}}}(?:\.\d{{0,{fraction}}})?|\.\d{{1,{fraction}}})"
+        number = rf"{sign}(?:[0-9]{{1,{whole}}}(?:\.[0-9]{{0,{fraction}}})?|\.[0-9]{{1,{fraction}}})"
     pattern = f"^(?:{number})$"
     return f"^$|{pattern}" if field.allow_null else pattern
 
