@@ -115,8 +115,10 @@ def decimal_pattern(field: serializers.DecimalField) -> str:
     ``decimal_places``; no sign, and not zero, when ``min_value`` is positive (amounts, rates: "more
     than 0"); no sign when it is 0 (``"-0"`` is no amount either); "" too when the field is nullable
     (DRF reads it as null). A positive ``min_value`` is taken to be the smallest step (0.01 for two
-    places); DRF still checks it. drf-spectacular's own pattern, ``^-?\\d{0,N}(?:\\.\\d{0,M})?$``, matches
-    "", "-" and ".", none of them a number, and says nothing of a minimum.
+    places); DRF still checks it. Digits are ASCII (``[0-9]``: ``\\d`` is any script's digit in Python
+    and Rust, as ``Decimal`` reads them, but ASCII only in ECMA). drf-spectacular's own pattern,
+    ``^-?\\d{0,N}(?:\\.\\d{0,M})?$``, matches "", "-" and ".", none of them a number, and says nothing
+    of a minimum.
     """
     fraction = field.decimal_places
     whole = field.max_digits - fraction

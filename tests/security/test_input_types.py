@@ -29,7 +29,7 @@ from backend.common.schema_view import schema_document
 from tests.assertions import assert_error
 
 WRONG_TYPE = {"string": 12345, "integer": "4"}
-OFF_PATTERN_DECIMALS = ("+5", " 5", "5 ", "1e1", "-0")
+OFF_PATTERN_DECIMALS = ("+5", " 5", "5 ", "1e1", "-0", "\u0663")  # the last: an Arabic-Indic 3
 # A value each patterned text property accepts, to pad with spaces.
 PATTERNED_SAMPLES = {"account_number": "0123456789", "currency": "USD", "avatar_url": "https://cdn.example.com/a.png"}
 _LABEL = "a" * 63
