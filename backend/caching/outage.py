@@ -27,14 +27,16 @@ invalidation should have removed: while ``pending()`` is true, no process serves
 from the cache (hot payloads, 304s, cachalot's results, everything read through Django's cache API)
 and reads go to the database. ``pending()`` is true in a process that lost a write since its last
 replay, and in every process while the database holds an outage record, as seen by a check made at
-most ``CACHE_OUTAGE_POLL`` seconds earlier (one indexed ``EXISTS`` per period per process, on the
-request that finds the last check too old; never a query per request). That period bounds how long
+most ``CACHE_OUTAGE_POLL`` seconds earlier (one indexed ``EXISTS`` per period per process, made by a
+daemon thread of the process on its own connection, so no request ever runs it: a hot hit stays
+free of SQL). That period bounds how long
 another process may still serve an entry after the write that should have removed it was
 acknowledged (the record is written before the acknowledgement); docs/caching.md, "Failures".
 """
 
 import logging
 import math
+import os
 import threading
 import time
 
@@ -53,6 +55,7 @@ _row_id: int | None = None  # this process's outage record, while it is believed
 _poll_lock = threading.Lock()
 _polled_at = -math.inf  # time.monotonic() of the last check of the database
 _recorded_elsewhere = False  # the database held an outage record at the last check
+_poller_pid: int | None = None  # the process whose checking thread runs (a forked child starts its own)
 
 
 def record_lost_write(cache_alias: str, reason: str) -> None:
@@ -96,15 +99,42 @@ def pending() -> bool:
 
     True while this process has lost a write since its last replay, or while the database held an
     outage record (any process's) at the last check, made at most ``CACHE_OUTAGE_POLL`` seconds ago
-    (``0`` turns the check off: the test settings, whose exact query counts it would disturb).
+    by the process's checking thread, started here on first use in each process (``0`` turns the
+    check off: the test settings, whose exact query counts and databases a thread would disturb).
+    Costs no query and no lock on the caller's path.
     """
-    period = settings.CACHE_OUTAGE_POLL
-    if period > 0 and time.monotonic() - _polled_at >= period and _poll_lock.acquire(blocking=False):
+    if _poller_pid != os.getpid() and settings.CACHE_OUTAGE_POLL > 0:
+        _start_poller()
+    return _recorded.is_set() or _recorded_elsewhere
+
+
+def _start_poller() -> None:
+    global _poller_pid
+    with _poll_lock:
+        if _poller_pid == os.getpid():
+            return
+        _poller_pid = os.getpid()
+    threading.Thread(target=_poll_forever, name="cache-outage-check", daemon=True).start()
+
+
+def _poll_forever() -> None:
+    """The checking thread: ``_poll()`` every ``CACHE_OUTAGE_POLL`` seconds, for the life of the process.
+
+    A thread rather than a check on the request path, because that check made one hot hit in every
+    ``CACHE_OUTAGE_POLL`` seconds run a query (seen by tests/deployment/test_stack.py). Its database
+    connection is its own (Django's connections are per thread) and is closed when unusable, so a
+    database restart costs one failed check.
+    """
+    from django.db import connection as own_connection
+
+    while True:
         try:
             _poll()
+        except Exception:
+            logger.exception("cache outage check failed")
         finally:
-            _poll_lock.release()
-    return _recorded.is_set() or _recorded_elsewhere
+            own_connection.close_if_unusable_or_obsolete()
+        time.sleep(settings.CACHE_OUTAGE_POLL)
 
 
 def _poll() -> None:
@@ -123,8 +153,9 @@ def _poll() -> None:
     try:
         exists = CacheOutage.objects.exists()
     except DatabaseError:
-        logger.exception("could not read the cache outage records")
-        _recorded_elsewhere = True  # unknown: not serving from the cache is the safe answer
+        # Keep the last answer: while the database is unreachable no write can be acknowledged, so no
+        # new invalidation can be lost, and hot hits keep answering from the cache (docs/reliability.md).
+        logger.warning("could not read the cache outage records; keeping the last answer", exc_info=True)
         return
     if not exists:
         _row_id = None

@@ -356,8 +356,8 @@ TRADE_OFFS = """\
   per service per process per second, over connections already open (25 calls: 0 new Redis
   connections, `tests/ops/test_readiness_load.py`; before, 26). An outage shows up to 1 s late.
 - **Outage check** (`CACHE_OUTAGE_POLL`, 1 s): how often each process asks the database whether
-  an invalidation is lost and not replayed (one indexed `EXISTS`, on the cache read that finds the
-  last check too old). It bounds how long another process may serve a cached entry after a write
+  an invalidation is lost and not replayed (one indexed `EXISTS` from a daemon thread per process,
+  never on a request's path). It bounds how long another process may serve a cached entry after a write
   whose invalidation Redis refused was acknowledged; shorter costs a query more often per process,
   longer widens the window. The process that lost the write needs no check: it stops at once.
 - **One beat**: two beats double every periodic task (measured above) and change nothing else;
