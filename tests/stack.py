@@ -179,7 +179,7 @@ class Honcho:
             for child in children.get(todo.pop(), []):
                 stat = proc_stat(child)
                 if stat:
-                    found[child] = stat[17]
+                    found[child] = stat[19]
                     todo.append(child)
         return found
 
@@ -198,7 +198,7 @@ def proc_stat(pid: int) -> list[str] | None:
 
 def alive(pid: int, started: str) -> bool:
     stat = proc_stat(pid)
-    return stat is not None and stat[17] == started and stat[0] != "Z"
+    return stat is not None and stat[19] == started and stat[0] != "Z"
 
 
 def wait_ready(api: "Api", stack: Honcho, timeout: float = READY_TIMEOUT, worker: str | None = "worker.1") -> None:
