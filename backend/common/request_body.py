@@ -19,6 +19,8 @@ Where each rule is enforced (docs/deployment.md, "Request bodies", has the table
   ``Content-Length`` not a decimal number                   400 ``invalid_content_length``
   a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (any type)    413 ``request_too_large``
   fewer bytes than ``Content-Length`` (client hung up)      400 ``incomplete_body``
+  a malformed chunk (bad size, missing terminator) or a     400 ``incomplete_body``
+  chunked body the client abandoned
   ``Content-Encoding`` other than ``identity``              415 ``unsupported_content_encoding``
                                                             (with ``Accept-Encoding: identity``)
   a body where the operation takes none (GET, HEAD,         400 ``body_not_allowed``; an empty body or
@@ -50,6 +52,13 @@ from django.http import UnreadablePostError
 from backend.common.errors import RequestTooLarge
 from backend.common.query_params import is_api_view
 from backend.common.views import _error
+
+try:  # the Procfile's server; its chunked reader raises these for framing the client got wrong
+    from gunicorn.http.errors import ParseException as _GunicornParseError
+
+    SERVER_FRAMING_ERRORS: tuple[type[Exception], ...] = (_GunicornParseError,)
+except ImportError:  # another WSGI server: its errors are OSError or ValueError
+    SERVER_FRAMING_ERRORS = (ValueError,)
 
 # Methods whose requests have no defined use for a body (RFC 9110 section 9.3).
 BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "TRACE"})
@@ -113,7 +122,14 @@ class RequestBodyMiddleware:
             if not meta.get("wsgi.input_terminated"):
                 # This server (runserver, say) cannot tell where a chunked body ends (PEP 3333).
                 return _client_error(411, "length_required", "Send the body with a Content-Length header.")
-            body = meta["wsgi.input"].read(limit + 1)
+            try:
+                body = meta["wsgi.input"].read(limit + 1)
+            except (OSError, *SERVER_FRAMING_ERRORS) as exc:
+                # A bad chunk size, a chunk longer than it said, or the client gone mid-body: the
+                # client's framing, not a server fault (it was a 500 before).
+                return _client_error(
+                    400, INCOMPLETE_BODY, f"The chunked body is malformed or ended early ({type(exc).__name__})."
+                )
             if len(body) > limit:
                 return _too_large()
             # Django read CONTENT_LENGTH (absent: 0) when it built the request, so it would see

@@ -89,6 +89,36 @@ CASES = [
         "content-length-not-a-number", framing="length=+12", expect=_json(400, "invalid_content_length"), only="client"
     ),
     Case("content-length-not-a-number", framing="length=+12", expect=_json(400, "bad_request"), only="socket"),
+    # Chunks the client got wrong: gunicorn's chunked reader raises (a 500 before); the wire body is
+    # sent as written ("chunked-raw"), and the connection half-closes after it.
+    Case(
+        "chunk-size-not-hexadecimal",
+        content=b'zz\r\n{"bio": "{marker}"}\r\n0\r\n\r\n',
+        framing="chunked-raw",
+        expect=_json(400, "incomplete_body"),
+        only="socket",
+    ),
+    Case(
+        "chunk-size-negative",
+        content=b'-5\r\n{"bio": "{marker}"}\r\n0\r\n\r\n',
+        framing="chunked-raw",
+        expect=_json(400, "incomplete_body"),
+        only="socket",
+    ),
+    Case(
+        "chunk-longer-than-its-size",
+        content=b'4\r\n{"bio": "{marker}"}\r\n0\r\n\r\n',
+        framing="chunked-raw",
+        expect=_json(400, "incomplete_body"),
+        only="socket",
+    ),
+    Case(
+        "chunked-body-abandoned-mid-chunk",
+        content=b'100\r\n{"bio": "{marker}"',
+        framing="chunked-raw",
+        expect=_json(400, "incomplete_body"),
+        only="socket",
+    ),
     Case("no-framing-at-all", framing="none", expect=_json(411, "length_required")),
     Case("content-length-shorter-than-the-body", framing="short", expect=_json(400, "parse_error")),
     Case("content-length-longer-than-the-body", framing="long", expect=_json(400, "incomplete_body")),
@@ -188,7 +218,10 @@ def request_bytes(case: Case, marker: str, host: str, extra_headers: dict[str, s
     body = case.body(marker)
     headers = [("Host", host), ("Connection", "close"), *extra_headers.items(), *case.headers]
     framing = case.framing
-    if framing.startswith("chunked"):
+    if framing == "chunked-raw":
+        headers.append(("Transfer-Encoding", "chunked"))
+        wire = body
+    elif framing.startswith("chunked"):
         if not any(name.lower() == "transfer-encoding" for name, _ in headers):
             headers.append(("Transfer-Encoding", "chunked"))
         if framing == "chunked+length":
