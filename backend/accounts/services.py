@@ -8,6 +8,7 @@ and control characters (``display_name_normalize``), an avatar is an https URL t
 import re
 import unicodedata
 
+import regex
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -29,18 +30,25 @@ ACCOUNT_DETAILS_FIELDS = ("bank_name", "account_holder", "account_number", "curr
 # could pass for another. NFKC folds the look-alike compatibility forms (fullwidth "Ada", the "fi"
 # ligature) into their plain characters first, so what is stored is what is compared.
 DISPLAY_NAME_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+# Also every Default_Ignorable_Code_Point (Unicode's DerivedCoreProperties, UAX #44: variation
+# selectors, the combining grapheme joiner, Hangul fillers... render as nothing whatever their
+# category) and the Braille pattern blank, which renders as a space but is a symbol (So). The standard
+# library's unicodedata has no Default_Ignorable property; the regex package (mrab) knows it.
+_REFUSED_IN_DISPLAY_NAMES = regex.compile(
+    "["
+    + "".join(rf"\p{{{category}}}" for category in sorted(DISPLAY_NAME_REFUSED_CATEGORIES))
+    + r"\p{Default_Ignorable_Code_Point}\u2800]"
+)
 INVALID_CHARACTERS = "invalid_characters"
 _AVATAR_URL = re.compile(HTTPS_PUBLIC_URL_PATTERN)
 
 
 def display_name_normalize(value: str) -> str:
     """``value`` in NFKC form, or a 400 (``invalid_characters`` on ``display_name``) if it holds a
-    character of ``DISPLAY_NAME_REFUSED_CATEGORIES``. Length (80) is the model's, checked on the
-    normalised form (NFKC can lengthen a string)."""
+    character of ``DISPLAY_NAME_REFUSED_CATEGORIES`` or a default-ignorable one. Length (80) is the
+    model's, checked on the normalised form (NFKC can lengthen a string)."""
     normalized = unicodedata.normalize("NFKC", value)
-    refused = sorted(
-        {f"U+{ord(char):04X}" for char in normalized if unicodedata.category(char) in DISPLAY_NAME_REFUSED_CATEGORIES}
-    )
+    refused = sorted({f"U+{ord(char):04X}" for char in _REFUSED_IN_DISPLAY_NAMES.findall(normalized)})
     if refused:
         raise ValidationError(
             {"display_name": [f"Remove the invisible or control characters: {', '.join(refused)}."]},

@@ -165,6 +165,14 @@ REFUSED_NAMES = [
     "Ada\u2028Lovelace",  # line separator (Zl)
     "Ada\ue000Lovelace",  # private use (Co)
     "Ada\U000e0041Lovelace",  # tag character (Cf)
+    # Default_Ignorable_Code_Point outside those categories: they render as nothing
+    "Ada\u034fLovelace",  # combining grapheme joiner (Mn)
+    "Ada\ufe0fLovelace",  # variation selector 16 (Mn)
+    "Ada\U000e0101Lovelace",  # variation selector 18 (Mn)
+    "Ada\u3164Lovelace",  # Hangul filler (Lo; NFKC makes it U+1160, also ignorable)
+    "\u115fAdaLovelace",  # Hangul choseong filler (Lo)
+    "Ada\uffa0Lovelace",  # halfwidth Hangul filler (Lo)
+    "Ada\u2800Lovelace",  # Braille pattern blank (So): renders as blank space
 ]
 NORMALISED_NAMES = [
     ("\uff21\uff44\uff41", "Ada"),
