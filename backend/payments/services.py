@@ -64,7 +64,9 @@ def payment_create(
     retry that leaves it out matches whatever currency the first request used.
 
     A new payment that would take the payee's pending and succeeded payments for this job past
-    ``payment_ceiling(job)`` is a 409 ``payment_ceiling_exceeded``.
+    ``payment_ceiling(job)`` is a 409 ``payment_ceiling_exceeded``; one in another currency than the
+    job's pending and succeeded payments so far is a 409 ``currency_mismatch`` (the ceiling adds
+    amounts, so a job is paid in one currency).
 
     ``job`` should come from ``selectors.job_for_payment`` (client profile and account details
     joined in), so that creating a payment costs one query to lock the job, one to check the payee,
@@ -91,6 +93,13 @@ def payment_create(
         raise Conflict("Only a completed job can be paid.", code="job_not_completed")
     if payee is None or payee.pk == payer.pk or not payee.is_accepted_worker:
         raise ValidationError({"payee": ["The payee must be an accepted worker of this job."]}, code="invalid")
+    paid_in = currency or job.client.account_details.currency
+    if payee.job_currency is not None and paid_in != payee.job_currency:
+        # The ceiling adds amounts up: a second currency would make it count pounds as naira.
+        raise Conflict(
+            f"This job's payments are in {payee.job_currency}; pay in {payee.job_currency}.",
+            code="currency_mismatch",
+        )
     ceiling = payment_ceiling(job)
     if payee.committed + amount > ceiling:
         raise Conflict(
@@ -104,7 +113,7 @@ def payment_create(
         payer=job.client,
         payee=payee,
         amount=amount,
-        currency=currency or job.client.account_details.currency,
+        currency=paid_in,
         status=Payment.Status.PENDING,
         idempotency_key=idempotency_key,
     )
@@ -126,12 +135,16 @@ def _payee_with_checks(*, job: Job, payer: User, payee_id: int, idempotency_key:
         .annotate(total=Sum("amount"))
         .values("total")
     )
+    # The currency of the job's payments so far (any payee): the ceiling compares amounts, so they
+    # must all be in one currency.
+    job_currency = Payment.objects.filter(job=job, status__in=_COMMITTED).order_by("pk").values("currency")[:1]
     return (
         User.objects.select_related("profile")
         .annotate(
             is_accepted_worker=Exists(accepted),
             payment_id_under_key=Subquery(under_key),
             committed=Coalesce(Subquery(committed), Decimal(0)),
+            job_currency=Subquery(job_currency),
         )
         .filter(pk=payee_id)
         .first()

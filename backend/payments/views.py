@@ -71,7 +71,8 @@ class JobPaymentCreateView(APIView):
     amount or currency is a 409 (`idempotency_key_reused`). The job must be completed (409
     `job_not_completed`) and the payee one of its accepted workers (400). For one job and one payee, pending and
     succeeded payments together stay within the job's ceiling, pay rate x shift hours + 25% for tips and overtime
-    (409 `payment_ceiling_exceeded`, whose detail says how much is left). `currency` is one of the supported codes.
+    (409 `payment_ceiling_exceeded`, whose detail says how much is left). `currency` is one of the supported codes,
+    and the currency of the job's earlier pending and succeeded payments if it has any (409 `currency_mismatch`).
     """
 
     @extend_schema(

@@ -117,3 +117,37 @@ def test_twenty_concurrent_payments_never_pass_the_ceiling(client_for, record_pr
     assert Payment.objects.filter(job=job, payee=worker).aggregate(total=Sum("amount"))["total"] == Decimal("120.00")
     record_property("twenty_concurrent_payments_seconds", round(elapsed, 3))
     print(f"20 concurrent payments: 3 created, 17 refused, {elapsed:.3f} s")
+
+
+# (case, currencies of the job's earlier payments as (currency, status), currency requested, expected status code)
+CURRENCY_CASES = [
+    # Found after the ceiling landed: a job paid in one currency took the rest of its ceiling in another.
+    ("another-currency-after-a-payment", [("NGN", "succeeded")], "GBP", 409),
+    ("another-currency-after-another-workers-payment", [("NGN", "pending")], "USD", 409),
+    ("the-same-currency", [("NGN", "succeeded")], "NGN", 201),
+    ("any-currency-for-the-first-payment", [], "GBP", 201),
+    ("a-failed-payment-fixes-nothing", [("NGN", "failed")], "GBP", 201),
+]
+
+
+@pytest.mark.parametrize(
+    ("earlier", "currency", "expected"), [c[1:] for c in CURRENCY_CASES], ids=[c[0] for c in CURRENCY_CASES]
+)
+def test_a_jobs_payments_are_in_one_currency(client_for, user, earlier, currency, expected):
+    worker, other_worker = make_user(), make_user()
+    job = make_completed_job(client=user, workers=[worker, other_worker], pay_rate=Decimal("15.50"))
+    for value, status in earlier:
+        make_payment(user, other_worker, job=job, amount=Decimal("1.00"), currency=value, status=status)
+
+    response = client_for(user).post(
+        f"/api/v1/jobs/{job.id}/payments/",
+        {"payee": worker.id, "amount": "10.00", "currency": currency},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+    )
+
+    if expected == 201:
+        assert response.status_code == 201, response.content
+    else:
+        assert_error(response, 409, code="currency_mismatch")
+        assert not Payment.objects.filter(job=job, payee=worker).exists()
