@@ -84,9 +84,11 @@ def _any_case(word: str) -> str:
 # caught here; whatever fetches avatars server-side must check the address it connects to.
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _NON_PUBLIC_TLD = "|".join(_any_case(name) for name in NON_PUBLIC_TLDS)
+# A TCP port, 1 to 65535 (RFC 6335): ":0" and ":99999" are not ports.
+_PORT = r"(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
 HTTPS_PUBLIC_URL_PATTERN = (
     rf"^https://(?=[^/?#:]{{1,253}}(?:[/?#:]|$))(?:{_LABEL}\.)+"
-    rf"(?!(?:{_NON_PUBLIC_TLD})(?:[/?#:]|$))[A-Za-z]{{2,63}}(?::[0-9]{{1,5}})?"
+    rf"(?!(?:{_NON_PUBLIC_TLD})(?:[/?#:]|$))[A-Za-z]{{2,63}}(?::{_PORT})?"
     r"(?:[/?#][A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]*)?$"
 )
 

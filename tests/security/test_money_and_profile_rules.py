@@ -97,11 +97,12 @@ REFUSED_CURRENCIES = ["ZZZ", "XXX", "XTS", "usd", "US", "USDD", "JPY", " USD", "
 @pytest.mark.parametrize("where", ["payment", "account-details"])
 def test_a_currency_is_one_the_marketplace_supports(client_for, user, where):
     worker = make_user()
-    job = make_completed_job(client=user, workers=[worker])
     client = client_for(user)
 
     def send(code):
         if where == "payment":
+            # a job of its own per code: a job's payments are all in one currency (currency_mismatch)
+            job = make_completed_job(client=user, workers=[worker])
             body = {"payee": worker.id, "amount": "1.00", "currency": code}
             return client.post(
                 f"/api/v1/jobs/{job.id}/payments/", body, format="json", HTTP_IDEMPOTENCY_KEY=code.encode().hex() or "k"
@@ -115,6 +116,8 @@ def test_a_currency_is_one_the_marketplace_supports(client_for, user, where):
 
 
 REFUSED_AVATARS = [
+    "https://cdn.example.com:99999/a.png",  # not a port (1 to 65535)
+    "https://cdn.example.com:0/a.png",
     "ftp://cdn.example.com/a.png",  # the issue's examples first
     "http://cdn.example.com/a.png",
     "https://127.0.0.1/a.png",
@@ -137,7 +140,12 @@ REFUSED_AVATARS = [
     "https://user:pw@cdn.example.com/a.png",
     "javascript:alert(1)",
 ]
-ACCEPTED_AVATARS = ["https://cdn.example.com/a.png", "https://images.paeshift.com:8443/u/1.jpg?size=64", ""]
+ACCEPTED_AVATARS = [
+    "https://cdn.example.com/a.png",
+    "https://images.paeshift.com:8443/u/1.jpg?size=64",
+    "https://images.paeshift.com:65535/u/1.jpg",
+    "",
+]
 
 
 def test_an_avatar_is_an_https_url_to_a_public_host(client_for, user):
