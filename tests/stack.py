@@ -25,6 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from config.settings.base import next_redis_db_url
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PASSWORD = "e2e-long-enough-Passw0rd"  # passes the password validators
@@ -52,10 +54,6 @@ def service_urls() -> tuple[str, str]:
 def with_path(url: str, path: str) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
-
-
-def _next_db(url: str) -> str:
-    return with_path(url, f"/{int(urlsplit(url).path.strip('/') or 0) + 1}")
 
 
 def free_port() -> int:
@@ -92,7 +90,7 @@ def stack_environment(database_url: str, cache_url: str, port: int, workdir: Pat
         REDIS_URL=cache_url,
         SERVER_TIMING_ENABLED="true",
         CELERY_BEAT_SCHEDULE_FILE=str(workdir / "celerybeat-schedule"),
-        CELERY_BROKER_URL=_next_db(cache_url),
+        CELERY_BROKER_URL=next_redis_db_url(cache_url),
         # The load these stacks serve comes from one address (127.0.0.1): the anonymous limit per client
         # address (tests/security/test_throttling.py tests it) would answer most of it 429.
         DJANGO_ANON_THROTTLE_RATE="1000000/min",

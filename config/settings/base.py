@@ -151,7 +151,7 @@ REDIS_URL = env("REDIS_URL", default="")
 CACHE_BREAKER_COOLDOWN = env.float("CACHE_BREAKER_COOLDOWN", default=2.0)
 
 
-def _next_redis_db_url(url: str) -> str:
+def next_redis_db_url(url: str) -> str:
     """The same Redis server as ``url``, on the next database number."""
     parts = urlsplit(url)
     db = int(parts.path.strip("/") or 0) + 1
@@ -312,7 +312,7 @@ SILK_MIDDLEWARE = "backend.common.silk_recording.SilkRecordingMiddleware"
 # broker must never be evicted, and eviction is per server, not per database: production requires
 # CELERY_BROKER_URL (RabbitMQ, or a Redis server of its own with noeviction), and `check --deploy`
 # and /readyz report a broker that can be evicted (backend/ops/broker_placement.py).
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=_next_redis_db_url(REDIS_URL) if REDIS_URL else "memory://")
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=next_redis_db_url(REDIS_URL) if REDIS_URL else "memory://")
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)

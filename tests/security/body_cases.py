@@ -91,33 +91,14 @@ CASES = [
     Case("content-length-not-a-number", framing="length=+12", expect=_json(400, "bad_request"), only="socket"),
     # Chunks the client got wrong: gunicorn's chunked reader raises (a 500 before); the wire body is
     # sent as written ("chunked-raw"), and the connection half-closes after it.
-    Case(
-        "chunk-size-not-hexadecimal",
-        content=b'zz\r\n{"bio": "{marker}"}\r\n0\r\n\r\n',
-        framing="chunked-raw",
-        expect=_json(400, "incomplete_body"),
-        only="socket",
-    ),
-    Case(
-        "chunk-size-negative",
-        content=b'-5\r\n{"bio": "{marker}"}\r\n0\r\n\r\n',
-        framing="chunked-raw",
-        expect=_json(400, "incomplete_body"),
-        only="socket",
-    ),
-    Case(
-        "chunk-longer-than-its-size",
-        content=b'4\r\n{"bio": "{marker}"}\r\n0\r\n\r\n',
-        framing="chunked-raw",
-        expect=_json(400, "incomplete_body"),
-        only="socket",
-    ),
-    Case(
-        "chunked-body-abandoned-mid-chunk",
-        content=b'100\r\n{"bio": "{marker}"',
-        framing="chunked-raw",
-        expect=_json(400, "incomplete_body"),
-        only="socket",
+    *(
+        Case(name, content=wire, framing="chunked-raw", expect=_json(400, "incomplete_body"), only="socket")
+        for name, wire in (
+            ("chunk-size-not-hexadecimal", b'zz\r\n{"bio": "{marker}"}\r\n0\r\n\r\n'),
+            ("chunk-size-negative", b'-5\r\n{"bio": "{marker}"}\r\n0\r\n\r\n'),
+            ("chunk-longer-than-its-size", b'4\r\n{"bio": "{marker}"}\r\n0\r\n\r\n'),
+            ("chunked-body-abandoned-mid-chunk", b'100\r\n{"bio": "{marker}"'),
+        )
     ),
     Case("no-framing-at-all", framing="none", expect=_json(411, "length_required")),
     Case("content-length-shorter-than-the-body", framing="short", expect=_json(400, "parse_error")),
