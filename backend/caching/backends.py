@@ -178,6 +178,11 @@ class _Guard:
         self.breaker.record_failure(exc)
         self.lost(f"failed: {exc}")
 
+    def no_verdict(self) -> None:
+        """The call raised something that is not a Redis failure: a probe leaves the slot to the next caller."""
+        if getattr(self, "probing", False):
+            self.breaker.release_probe()
+
 
 def _guarded(name: str, contract: Contract):
     base = getattr(RedisCache, name)
@@ -196,6 +201,9 @@ def _guarded(name: str, contract: Contract):
         except REDIS_FAILURES as exc:
             guard.failed(exc)
             return contract.fallback(_arguments(name, args, kwargs))
+        except BaseException:
+            guard.no_verdict()  # incr of a missing key (ValueError), an unpicklable value...
+            raise
         guard.breaker.record_success()
         if guard.probing and guard.distrusted():
             return contract.fallback(_arguments(name, args, kwargs))  # Redis is back, the replay is not
@@ -224,6 +232,9 @@ def _guarded_iterator(name: str, contract: Contract):
         except REDIS_FAILURES as exc:
             guard.failed(exc)  # what was yielded stands; the rest is as if the cache were empty
             return
+        except BaseException:
+            guard.no_verdict()
+            raise
         guard.breaker.record_success()
 
     return method
@@ -248,10 +259,15 @@ class ResilientLock:
         try:
             result = getattr(self._lock, name)(*args, **kwargs)
         except LockError:
+            breaker.record_success()
             raise  # redis-py's own answer (not owned, not acquired): Redis did answer
         except REDIS_FAILURES as exc:
             breaker.record_failure(exc)
             return fallback()
+        except BaseException:
+            if breaker.is_open:
+                breaker.release_probe()
+            raise
         breaker.record_success()
         return result
 

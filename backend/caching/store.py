@@ -167,6 +167,10 @@ class RedisStore:
             if lost:
                 outage.record_lost_write(self.alias, f"{reason} failed: {exc}")
             return default
+        except BaseException:
+            if probing:
+                self.breaker.release_probe()  # no verdict on Redis: the next caller probes now
+            raise
         self.breaker.record_success()
         if serves and probing and outage.pending():
             return default
