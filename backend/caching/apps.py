@@ -9,13 +9,15 @@ class CachingConfig(AppConfig):
     def ready(self) -> None:
         # Each app declares its hot views in its own ``hot_caches`` module; importing them
         # registers the declarations, and the signal hooks are connected from the registry.
+        from django.core import checks as django_checks
         from django.utils.module_loading import autodiscover_modules
 
-        from backend.caching import invalidation
+        from backend.caching import checks, invalidation
         from backend.common import orm_cache
 
         autodiscover_modules("hot_caches")
         invalidation.connect_signals()
+        django_checks.register(checks.check_hot_views, django_checks.Tags.urls)
         orm_cache.install_atomic_guard()
         setting_changed.connect(_reload_cachalot, dispatch_uid="caching:reload_cachalot")
 

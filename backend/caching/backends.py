@@ -37,7 +37,7 @@ from redis.exceptions import LockError, RedisError
 
 from backend.caching import outage
 from backend.caching.breaker import breaker_for
-from backend.common.server_timing import count_cache_round_trip
+from backend.observability.meter import count_cache_round_trip
 
 REDIS_FAILURES = (RedisError, ConnectionInterrupted, OSError, socket.timeout)
 

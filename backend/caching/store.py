@@ -34,7 +34,7 @@ from django.core.cache import caches
 
 from backend.caching import outage
 from backend.caching.breaker import breaker_for
-from backend.common.server_timing import count_cache_round_trip
+from backend.observability.meter import count_cache_round_trip
 
 EPOCH_KEY = "hc:epoch"
 STAT_FIELDS = ("hits", "misses", "stale_rejects", "rebuilds", "rebuild_failures")

@@ -33,8 +33,8 @@ from backend.caching.invalidation import flush
 from backend.caching.models import CacheOutage
 from backend.caching.store import RedisStore, get_store
 from backend.common.orm_cache import cachalot_state
-from tests.common.test_server_timing import timing
 from tests.factories import make_user
+from tests.observability.test_server_timing import timing
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
