@@ -8,7 +8,6 @@ that scrapes a stack. ``make dashboard-png`` runs tests/ops/test_observability.p
 
 import math
 import re
-import time
 from pathlib import Path
 
 import matplotlib
@@ -21,18 +20,18 @@ def _legend(template: str, labels: dict) -> str:
     return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: labels.get(m[1], ""), template) or "value"
 
 
-def plot(prometheus, dashboard: dict, out: Path, seconds: float = 300, step: float = 2) -> None:
-    """One subplot per panel, one line per series of each target, over the last ``seconds``.
+def plot(prometheus, dashboard: dict, out: Path, start: float, end: float, points: int = 120) -> None:
+    """One subplot per panel, one line per series of each target, from ``start`` to ``end`` (Unix
+    seconds, Prometheus's clock) in ``points`` steps.
 
     ``prometheus``: anything with ``query_range(expr, start, end, step)`` returning Prometheus's
     matrix result (tests/ops/observed_stack.py's ``Prometheus``).
     """
+    step = max((end - start) / points, 0.001)
     panels = dashboard["panels"]
     columns = 2
     rows = math.ceil(len(panels) / columns)
     figure, axes = plt.subplots(rows, columns, figsize=(14, 3.2 * rows), squeeze=False)
-    end = time.time()
-    start = end - seconds
     for axis, panel in zip(axes.flat, panels, strict=False):
         for target in panel["targets"]:
             for series in prometheus.query_range(target["expr"], start, end, step):
@@ -41,7 +40,7 @@ def plot(prometheus, dashboard: dict, out: Path, seconds: float = 300, step: flo
                     xs, ys = zip(*points, strict=True)
                     axis.plot(xs, ys, label=_legend(target.get("legendFormat", ""), series["metric"]))
         axis.set_title(panel["title"], fontsize=10)
-        axis.set_xlabel("seconds before the picture")
+        axis.set_xlabel("seconds before the last scrape")
         axis.set_ylabel(panel.get("fieldConfig", {}).get("defaults", {}).get("unit", ""))
         axis.grid(alpha=0.3)
         if axis.get_legend_handles_labels()[0]:

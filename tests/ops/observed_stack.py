@@ -15,7 +15,6 @@ import json
 import secrets
 import subprocess
 import threading
-import time
 import urllib.parse
 import urllib.request
 import zlib
@@ -187,7 +186,6 @@ class ObservedStack:
     database_url: str
     flower_port: int
     flower_auth: str
-    started: float = field(default_factory=time.monotonic)
     users: dict[str, int] = field(default_factory=dict)
 
     def flower(self, path: str):
