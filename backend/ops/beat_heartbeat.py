@@ -21,9 +21,10 @@ from backend.ops import ops_store
 STALE = "beat_stale"
 
 
-def record_publish(**kwargs) -> None:
-    """Note that beat sent a task now (best effort: a heartbeat lost to a Redis outage is the next one)."""
-    now = time.time()
+def record_publish(at: float | None = None, **kwargs) -> None:
+    """Note that beat sent a task (now, or at Unix time ``at``); best effort: a heartbeat lost to a
+    Redis outage is followed by the next one."""
+    now = time.time() if at is None else at
     if ops_store.redis_client() is None:
         ops_store.local.beat = now
         return
@@ -51,8 +52,14 @@ _memo_lock = threading.Lock()
 _memo: dict[str, float | None] = {}
 
 
+# A process that has never seen a heartbeat gives beat this long from its own start: web and beat start
+# together on a deploy, and beat sends its first task a period after it starts.
+_process_started = time.time()
+
+
 def readiness_warnings() -> list[str]:
-    """``["beat_stale"]`` when beat has sent nothing for ``BEAT_HEARTBEAT_MAX_AGE`` seconds (or ever).
+    """``["beat_stale"]`` when beat has sent nothing for ``BEAT_HEARTBEAT_MAX_AGE`` seconds (never
+    anything: for that long since this process started).
 
     Nothing where no beat is expected: tasks run eagerly (the embedded default), or the check is
     off (``BEAT_HEARTBEAT_MAX_AGE`` 0). Redis is asked at most once per ``READINESS_CACHE_SECONDS``
@@ -65,6 +72,6 @@ def readiness_warnings() -> list[str]:
         if "at" not in _memo or now - _memo["at"] >= settings.READINESS_CACHE_SECONDS:
             _memo.update(at=now, last=last_publish())
         last = _memo["last"]
-    if last is None or time.time() - last > settings.BEAT_HEARTBEAT_MAX_AGE:
+    if time.time() - (last if last is not None else _process_started) > settings.BEAT_HEARTBEAT_MAX_AGE:
         return [STALE]
     return []

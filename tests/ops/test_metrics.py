@@ -208,6 +208,7 @@ def heartbeat_in_this_process():
 @pytest.mark.django_db
 def test_readyz_warns_while_beat_has_not_sent_a_task_recently(api_client, heartbeat_in_this_process):
     with override_settings(CELERY_TASK_ALWAYS_EAGER=False, BEAT_HEARTBEAT_MAX_AGE=60):
+        beat_heartbeat.record_publish(at=time.time() - 61)
         stale = api_client.get("/readyz")
         before_task_publish.send(sender="workers.cache.recover_cache", body=None, headers={})
         fresh = api_client.get("/readyz")
@@ -216,6 +217,17 @@ def test_readyz_warns_while_beat_has_not_sent_a_task_recently(api_client, heartb
     assert beat_heartbeat.STALE in stale.json()["warnings"]
     assert beat_heartbeat.STALE not in fresh.json().get("warnings", [])
     assert time.time() - beat_heartbeat.last_publish() < 5
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+@pytest.mark.parametrize(("max_age", "warned"), [(1e9, False), (1e-9, True)])
+def test_without_any_heartbeat_beat_gets_max_age_from_the_process_start(api_client, max_age, warned):
+    ops_store.local.clear()
+    with override_settings(CELERY_TASK_ALWAYS_EAGER=False, BEAT_HEARTBEAT_MAX_AGE=max_age):
+        response = api_client.get("/readyz")
+
+    assert (beat_heartbeat.STALE in response.json().get("warnings", [])) is warned
 
 
 def test_the_heartbeat_is_written_only_where_beat_started():
