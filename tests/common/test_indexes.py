@@ -14,10 +14,10 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from backend.accounts.models import User
-from backend.common.management.commands import explain_hot_reads as hot
 from backend.jobs.models import Application, Job
 from backend.payments.models import Payment
 from backend.ratings.models import Review
+from bench.management.commands import explain_hot_reads as hot
 
 pytestmark = pytest.mark.django_db
 

@@ -37,21 +37,9 @@ import pytest
 import redis
 
 from backend.caching.store import EPOCH_KEY, Payload, gen_key, payload_key
+from bench.stack import BIN, SHUTDOWN_LIMIT, Honcho, free_port, stack_environment, stop, wait_ready, with_path
 from tests.redis_server import RedisServer
-from tests.stack import (
-    BIN,
-    PASSWORD,
-    SHUTDOWN_LIMIT,
-    Api,
-    Honcho,
-    free_port,
-    run,
-    service_urls,
-    stack_environment,
-    stop,
-    wait_ready,
-    with_path,
-)
+from tests.stack import PASSWORD, Api, run, service_urls
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
@@ -139,7 +127,7 @@ def test_processes_from_the_procfile_serve_warm_hot_reads_and_shut_down_cleanly(
     started = time.monotonic()
     stack = Honcho(env, "web", "worker", "beat")
     try:
-        wait_ready(api, stack)
+        wait_ready(stack, port)
         timings["ready"] = time.monotonic() - started
         assert api.expect(200, "GET", "/healthz") == {"status": "ok"}
         assert "warnings" not in api.expect(200, "GET", "/readyz")  # a broker that never evicts

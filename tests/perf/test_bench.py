@@ -6,13 +6,13 @@ import random
 
 import pytest
 
-from backend.perf.bench import cpu, profile, report, results
-from backend.perf.bench.configs import CONFIGS
-from backend.perf.bench.driver import check_smoke, keys_to_warm
-from backend.perf.bench.metrics import ClientMetrics, desc_count, parse_server_timing, percentile
-from backend.perf.bench.staleness import StaleReadChecker
-from backend.perf.management.commands.bench import _with_profile
-from backend.perf.workload import HOT_READ_MIX, Population, Workload
+from bench.harness import cpu, profile, report, results
+from bench.harness.configs import CONFIGS
+from bench.harness.driver import check_smoke, keys_to_warm
+from bench.harness.metrics import ClientMetrics, desc_count, parse_server_timing, percentile
+from bench.management.commands.bench import _with_profile
+from bench.staleness import StaleReadChecker
+from bench.workload import HOT_READ_MIX, Population, Workload
 from tests.assertions import assert_error
 
 FULL_HEADER = (

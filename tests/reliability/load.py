@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from backend.perf.bench.metrics import percentile
+from bench.harness.metrics import percentile
 from tests.reliability.seed import SEED_VALUE
 from tests.stack import Api
 

@@ -6,7 +6,7 @@ fails at once, not only in a run with PostgreSQL and Redis.
 
 import json
 
-from backend.perf import reliability
+from tests.reliability import report as reliability
 from tests.reliability.load import Ledger, Op
 from tests.reliability.seed import SEED_VALUE
 
