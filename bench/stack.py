@@ -383,16 +383,20 @@ class Stack:
 
     def pids(self) -> dict[str, int]:
         """``{"honcho": pid, "web": pid, "worker": pid, "beat": pid}`` (the types started): the roots
-        whose descendants make up each part of the stack."""
+        whose descendants make up each part of the stack (CPU accounting, the profiler's target).
+
+        honcho runs each Procfile line in a process of its own, so a program is known by its command
+        line: the topmost gunicorn (the arbiter), the topmost Celery worker and beat.
+        """
+        programs = {"web": ("gunicorn",), "worker": ("celery", " worker "), "beat": ("celery", " beat ")}
         found = {"honcho": self.honcho.process.pid}
-        for pid in self.honcho.children():
+        for pid in self.honcho.descendants():
             command = cmdline(pid)
-            if "gunicorn" in command:
-                found["web"] = pid
-            elif " worker " in command:
-                found["worker"] = pid
-            elif " beat " in command:
-                found["beat"] = pid
+            stat = proc_stat(pid)
+            parent = cmdline(int(stat[1])) if stat else ""
+            for name, words in programs.items():
+                if all(word in command for word in words) and not all(word in parent for word in words):
+                    found.setdefault(name, pid)
         return found
 
     def close(self) -> list[int]:

@@ -172,7 +172,7 @@ class Run:
     # -- data ----------------------------------------------------------------------------------
 
     def template_name(self, users: int) -> str:
-        return f"bench_tpl_{users}u_s{self.options.seed}_{_fingerprint()}"
+        return f"{self.services.prefix}bench_tpl_{users}u_s{self.options.seed}_{_fingerprint()}"
 
     def prepare_data(self, users: int) -> tuple[str, Path]:
         """The seeded template database (made unless kept from an earlier run) and its population."""
@@ -216,7 +216,7 @@ class Run:
 
     def run_config(self, config: Config, *, template: str, population_path: Path, users: int, floor_rps) -> dict:
         options = self.options
-        database = f"bench_run_{users}u_{config.name}"
+        database = f"{self.services.prefix}bench_run_{users}u_{config.name}"
         self.log(f"[{config.name}] {config.description}")
         self.services.create_database(database, template=template)
         self.services.flush_redis()

@@ -343,11 +343,12 @@ make bench-scale    # floor, nocache and full at 1,000, 10,000 and 100,000 users
 make bench BENCH_ARGS="--duration 60 --clients 32 --profile"   # any option of `manage.py bench --help`
 ```
 
-The bench creates its own databases on the PostgreSQL server (`bench_tpl_*`, seeded once, and a fresh copy
-`bench_run_*` per configuration, dropped afterwards), uses Redis databases 8 (cache) and 9 (broker) of the Redis
-server, and leaves the logs of every process in `/tmp/paeshift-bench/<date>/`. On 2 cores `make bench` takes 12
-to 20 minutes (seeding 10,000 users about a minute; building the hot keys of each `full` run 20 s to 2 min,
-depending on how busy the machine is), `--profile` adds 2 to 3 minutes, and `make bench-scale` takes about 22
+The bench creates its own databases on the PostgreSQL server, named after `DATABASE_URL`'s database
+(`<name>_bench_tpl_*`, seeded once, and a fresh copy `<name>_bench_run_*` per configuration, dropped afterwards), uses
+Redis databases 8 (cache) and 9 (broker) of the Redis server (`--cache-db`, `--broker-db`), and leaves the logs of
+every process in `/tmp/paeshift-bench/<date>/`. On 2 cores `make bench` takes 12 to 20 minutes (seeding 10,000 users
+about a minute; building the hot keys of each `full` run 20 s to 2 min, depending on how busy the machine is),
+`--profile` adds 2 to 3 minutes, and `make bench-scale` takes about 22
 minutes (seeding 100,000 users about 4 minutes).
 
 ## What is measured

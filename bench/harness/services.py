@@ -3,6 +3,7 @@ two database numbers on one Redis (the cache's and the broker's), flushed betwee
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import redis
 
@@ -15,6 +16,13 @@ class Services:
     redis_url: str
     cache_db: int = 8
     broker_db: int = 9
+
+    @property
+    def prefix(self) -> str:
+        """What the benchmark's database names start with: DATABASE_URL's database name and ``_``, so
+        runs given different databases on one server never touch each other's."""
+        name = urlsplit(self.database_url).path.lstrip("/")
+        return f"{name}_" if name and name != "postgres" else ""
 
     def database(self, name: str) -> str:
         return with_path(self.database_url, f"/{name}")
