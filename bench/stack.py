@@ -15,7 +15,8 @@ whole processes (tests/deployment/, tests/reliability/, which add an HTTP client
 
 Why by hand: the point is to run the deployment's own Procfile the way the platform does (honcho,
 SIGTERM, the platform's 30 s to SIGKILL); a general process supervisor would be a different stack.
-No Django import here (``config.settings.base`` is plain Python), so tests import it freely.
+Django is never set up here (``config.settings.base`` is imported for ``next_redis_db_url`` alone, the
+broker placement the settings themselves use), so tests and the benchmark's driver import it freely.
 """
 
 import contextlib
