@@ -79,7 +79,6 @@ LOCAL_APPS = [
     "backend.payments",
     "backend.ratings",
     "backend.caching",
-    "backend.perf",
     "backend.ops",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS

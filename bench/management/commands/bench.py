@@ -11,8 +11,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from backend.common.argtypes import positive_int, positive_seconds
-from backend.perf.bench.configs import CONFIGS, DEFAULT_CONFIGS, MAIN_CONFIGS, SCALE_CONFIGS, SCALE_USERS
-from backend.perf.bench.stack import REPO
+from bench.harness.configs import CONFIGS, DEFAULT_CONFIGS, MAIN_CONFIGS, SCALE_CONFIGS, SCALE_USERS
+from bench.stack import REPO
 
 
 def _scales(value: str) -> tuple[int, ...]:
@@ -91,7 +91,7 @@ class Command(BaseCommand):
             index, count = (int(n) for n in o["part"].split("/"))
             return self._prewarm(o["prewarm"], index, count)
 
-        from backend.perf.bench.driver import Options, Run, check_smoke
+        from bench.harness.driver import Options, Run, check_smoke
 
         smoke = o["smoke"]
         scales = o["scale"] or (SCALE_USERS if o["scale_series"] else None)
@@ -133,7 +133,7 @@ class Command(BaseCommand):
             self.stderr.write(self.style.SUCCESS("smoke run passed: " + _one_line(doc)))
 
     def _dump_population(self, path: Path, seed: int) -> None:
-        from backend.perf.workload import Population
+        from bench.workload import Population
 
         population = Population.load(seed=seed)
         path.write_text(json.dumps(population.to_json()))

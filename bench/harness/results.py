@@ -4,7 +4,7 @@ Pure functions over plain dicts (the JSON the locustfile writes, ``cache_stats -
 tests can check the arithmetic and the document's shape without running anything.
 """
 
-from backend.perf.bench.metrics import percentile
+from bench.harness.metrics import percentile
 
 # The keys every configuration has in results.json (issue #7); everything else is extra.
 REQUIRED_KEYS = (

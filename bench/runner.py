@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from django.db import connections
 from django.test import Client
 
-from backend.perf.workload import Op, Workload
+from bench.workload import Op, Workload
 
 _READ_TABLES = re.compile(r'(?:FROM|JOIN)\s+"?(\w+)"?', re.IGNORECASE)
 _WRITE_TABLE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)

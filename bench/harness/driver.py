@@ -21,11 +21,12 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from backend.perf.bench import cpu, report, results
-from backend.perf.bench import profile as profiling
-from backend.perf.bench.configs import CONFIGS, MAIN_CONFIGS, Config
-from backend.perf.bench.stack import PYTHON, REPO, Services, Stack, manage
-from backend.perf.workload import HOT_READ_MIX, Population, Workload
+from bench.harness import cpu, report, results
+from bench.harness import profile as profiling
+from bench.harness.configs import CONFIGS, MAIN_CONFIGS, Config
+from bench.harness.services import Services
+from bench.stack import PYTHON, REPO, Stack, manage
+from bench.workload import HOT_READ_MIX, Population, Workload
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 RESET_ALLOWANCE = 3.0  # seconds the server's counters take to reset between warm-up and measurement
@@ -68,7 +69,7 @@ class Options:
 def _fingerprint() -> str:
     """What the seeded data depends on: the schema and the seeding code."""
     digest = hashlib.sha1()
-    paths = [*sorted(REPO.glob("backend/*/migrations/*.py")), REPO / "backend/common/demo_data.py"]
+    paths = [*sorted(REPO.glob("backend/*/migrations/*.py")), REPO / "bench/demo_data.py"]
     for path in paths:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
@@ -171,7 +172,7 @@ class Run:
     # -- data ----------------------------------------------------------------------------------
 
     def template_name(self, users: int) -> str:
-        return f"bench_tpl_{users}u_s{self.options.seed}_{_fingerprint()}"
+        return f"{self.services.prefix}bench_tpl_{users}u_s{self.options.seed}_{_fingerprint()}"
 
     def prepare_data(self, users: int) -> tuple[str, Path]:
         """The seeded template database (made unless kept from an earlier run) and its population."""
@@ -181,7 +182,9 @@ class Run:
         else:
             building = f"{template}_new"
             self.services.create_database(building)
-            env = self.services.env(building, {"SILK_ENABLED": "true"})  # silk's tables, for the silk configurations
+            env = self.services.env(
+                building, {"SILK_ENABLED": "true"}, workdir=self.workdir
+            )  # silk's tables, for the silk configurations
             started = time.monotonic()
             self.log(f"data: migrating {building}")
             manage(env, "migrate", "--noinput", "-v0", log=self.workdir / "setup.log")
@@ -200,12 +203,12 @@ class Run:
             population = self.workdir / f"population-{users}.json"
             manage(env, "bench", "--dump-population", str(population), "--seed", str(self.options.seed))
             self.services.drop_database(template)
-            with self.services._admin() as conn:
+            with self.services.admin() as conn:
                 conn.execute(f'ALTER DATABASE "{building}" RENAME TO "{template}"')
             self.log(f"data: {template} ready in {time.monotonic() - started:.0f} s")
         population = self.workdir / f"population-{users}.json"
         if not population.exists():
-            env = self.services.env(template, {})
+            env = self.services.env(template, {}, workdir=self.workdir)
             manage(env, "bench", "--dump-population", str(population), "--seed", str(self.options.seed))
         return template, population
 
@@ -213,23 +216,26 @@ class Run:
 
     def run_config(self, config: Config, *, template: str, population_path: Path, users: int, floor_rps) -> dict:
         options = self.options
-        database = f"bench_run_{users}u_{config.name}"
+        database = f"{self.services.prefix}bench_run_{users}u_{config.name}"
         self.log(f"[{config.name}] {config.description}")
         self.services.create_database(database, template=template)
         self.services.flush_redis()
-        env = self.services.env(database, config.env)
         logs = self.workdir / f"{users}u" / config.name
-        stack = Stack(
-            env,
-            logs,
-            web_workers=options.web_workers,
-            web_threads=options.web_threads,
-            worker_concurrency=options.worker_concurrency,
-            beat=config.beat,
+        logs.mkdir(parents=True, exist_ok=True)
+        env = self.services.env(
+            database,
+            {
+                **config.env,
+                "WEB_CONCURRENCY": str(options.web_workers),
+                "GUNICORN_THREADS": str(options.web_threads),
+                "CELERY_WORKER_CONCURRENCY": str(options.worker_concurrency),
+            },
+            workdir=logs,
         )
+        # The Procfile's processes, as production runs them; honcho writes their output to a file.
+        stack = Stack(env, ("web", "worker", "beat") if config.beat else ("web", "worker"), log=logs / "stack.log")
         try:
-            stack.start()
-            stack.wait_ready()
+            stack.wait_ready(timeout=90)
             self.prewarm(env, population_path, config, floor_rps)
             mode = "floor" if config.floor else "mixed"
             mixed, stats = self.run_phase(
@@ -254,7 +260,7 @@ class Run:
                     duration=options.hot_duration or options.duration,
                 )
         finally:
-            stack.stop()
+            stack.close()
             self.services.drop_database(database)
         result = results.config_result(mixed, stats, hot, hot_stats)
         result["cpu_cores_busy"] = mixed.pop("cpu_cores_busy", {})

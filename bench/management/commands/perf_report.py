@@ -2,7 +2,6 @@
 
 import json
 import platform
-import re
 import statistics
 import time
 from datetime import UTC, datetime
@@ -21,19 +20,14 @@ from backend.accounts.models import User
 from backend.caching.store import get_store
 from backend.jobs.models import Application, Job
 from backend.payments.models import Payment
-from backend.perf.budgets import EXCLUDED, budget_for
-
-_DESC_NUMBER = re.compile(r'(\w+);(?:dur=([0-9.]+);)?desc="(\d+)')
-_APP_DUR = re.compile(r"app;dur=([0-9.]+)")
+from bench.budgets import EXCLUDED, budget_for
+from bench.server_timing import desc_counts, parse_server_timing
 
 
 def server_timing(response) -> dict:
     """The figures of our Server-Timing header: {"db": n, "cachalot": n, "redis": n, "app_ms": x}."""
-    header = response.get("Server-Timing", "")
-    figures = {name: int(number) for name, _dur, number in _DESC_NUMBER.findall(header)}
-    app = _APP_DUR.search(header)
-    figures["app_ms"] = float(app.group(1)) if app else None
-    return figures
+    metrics = parse_server_timing(response.get("Server-Timing"))
+    return {**desc_counts(metrics), "app_ms": metrics.get("app", {}).get("dur")}
 
 
 def clear_caches() -> None:

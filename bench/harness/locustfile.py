@@ -1,4 +1,4 @@
-"""The benchmark's load generator: the Paeshift workload (backend/perf/workload.py) over HTTP.
+"""The benchmark's load generator: the Paeshift workload (bench/workload.py) over HTTP.
 
 Run by ``manage.py bench`` as its own process (``python -m locust -f this --headless ...``); no
 Django here: the population (users, tokens, targets) comes from the JSON file the bench command
@@ -29,9 +29,9 @@ from pathlib import Path
 import gevent
 from locust import FastHttpUser, constant, events, task
 
-from backend.perf.bench.metrics import ClientMetrics
-from backend.perf.bench.staleness import StaleReadChecker
-from backend.perf.workload import HOT_READ_MIX, READ_MIX, Op, Population, Workload
+from bench.harness.metrics import ClientMetrics
+from bench.staleness import StaleReadChecker
+from bench.workload import HOT_READ_MIX, READ_MIX, Op, Population, Workload
 
 FLOOR_PATH = "/api/v1/ops/floor/"
 MODE = os.environ.get("BENCH_MODE", "mixed")

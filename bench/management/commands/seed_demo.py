@@ -1,4 +1,4 @@
-"""``manage.py seed_demo``: realistic, deterministic demo data (see ``backend.common.demo_data``)."""
+"""``manage.py seed_demo``: realistic, deterministic demo data (see ``bench.demo_data``)."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -6,8 +6,8 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from backend.accounts.models import User
-from backend.common import demo_data
 from backend.common.argtypes import positive_int
+from bench import demo_data
 
 
 class Command(BaseCommand):

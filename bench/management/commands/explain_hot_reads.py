@@ -2,8 +2,10 @@
 
 For each hot read, the exact SQL the ORM sends is captured and run under ``EXPLAIN (ANALYZE, BUFFERS)`` on a
 typical busy user, and a markdown report (``docs/indexes.md``) records the table sizes, each query's SQL and plan,
-the indexes it used and its execution time. The querysets are built here the way the app's selectors build them
-(same filters, ordering, joins and annotations), so the command does not depend on the API code.
+the indexes it used and its execution time. The queries are the app's own: its selectors
+(``backend.<app>.selectors``), through the view's FilterSet where a list is filtered, cut to a page as the
+paginator cuts it; so the report is evidence about the code that runs. One comparison row (the payments count as
+a UNION ALL) is an alternative the code does not run, and says so.
 
 A user's payments are those they paid OR received: two indexed columns. PostgreSQL answers an OR with a BitmapOr of
 the two indexes, which fetches every payment of the user before sorting them; a UNION ALL of the two indexed halves,
@@ -24,14 +26,17 @@ from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
-from django.db.models import Avg, Case, CharField, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Count, QuerySet
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from backend.accounts.models import Profile, User
+from backend.jobs import selectors as jobs_selectors
+from backend.jobs.filters import MyApplicationFilter, MyJobFilter
 from backend.jobs.models import Application, Job
+from backend.payments import selectors as payments_selectors
 from backend.payments.models import Payment
+from backend.ratings import selectors as ratings_selectors
 from backend.ratings.models import Review
 
 PAGE_SIZE = 20
@@ -45,108 +50,14 @@ REGENERATE = (
 )
 
 
-# --- the reads, as the selectors build them --------------------------------------------------------------------
-
-
-def _payments(user_id: int) -> QuerySet[Payment]:
-    """Payments with their job and both parties' profiles, and the ``direction`` seen from ``user_id``."""
-    direction = Case(When(payer_id=user_id, then=Value("paid")), default=Value("received"), output_field=CharField())
-    return Payment.objects.select_related("job", "payer__profile", "payee__profile").annotate(direction=direction)
-
-
-def payments_or(user_id: int) -> QuerySet[Payment]:
-    """A user's payments, paid or received, newest first: one WHERE payer OR payee."""
-    return _payments(user_id).filter(Q(payer_id=user_id) | Q(payee_id=user_id)).order_by("-created_at", "-id")
-
-
-def payments_union_page(user_id: int, *, offset: int = 0, limit: int = PAGE_SIZE) -> QuerySet[Payment]:
-    """The same page as ``payments_or(user_id)[offset:offset + limit]``, as a UNION ALL of the two indexed halves.
-
-    Each half is ordered and cut at ``offset + limit`` rows, so each reads at most that many index entries. The
-    halves never share a row (a payer is never the payee of the same payment: a check constraint), hence ALL.
-    """
-    cut = offset + limit
-
-    def half(side: str) -> QuerySet[Payment]:
-        return _payments(user_id).filter(**{side: user_id}).order_by("-created_at", "-id")[:cut]
-
-    return half("payer_id").union(half("payee_id"), all=True).order_by("-created_at", "-id")[offset:cut]
+# --- the reads: the app's own selectors ----------------------------------------------------------------------
 
 
 def payments_union_count(user_id: int) -> QuerySet[Payment]:
-    """The two halves, for ``.count()``: two index-only counts added up."""
+    """The alternative the code does not run, kept for the comparison: the count as a UNION ALL of the two
+    halves (two index-only counts added up). ``payment_count_for_user`` counts with the OR filter."""
     payer = Payment.objects.filter(payer_id=user_id).order_by().values("id")
     return payer.union(Payment.objects.filter(payee_id=user_id).order_by().values("id"), all=True)
-
-
-def _reviews() -> QuerySet[Review]:
-    return Review.objects.select_related("job", "reviewer__profile", "reviewee__profile")
-
-
-def reviews_received(user_id: int) -> QuerySet[Review]:
-    return _reviews().filter(reviewee_id=user_id).order_by("-created_at", "-id")
-
-
-def reviews_written(user_id: int) -> QuerySet[Review]:
-    return _reviews().filter(reviewer_id=user_id).order_by("-created_at", "-id")
-
-
-def rating_summary(user_id: int) -> QuerySet[User]:
-    """The user's average rating and review count, from the reviews they received (one row)."""
-    reviews = Review.objects.filter(reviewee=OuterRef("pk")).order_by().values("reviewee")
-    return User.objects.filter(pk=user_id, is_active=True).annotate(
-        average=Subquery(reviews.annotate(avg=Avg("rating")).values("avg")),
-        count=Coalesce(Subquery(reviews.annotate(n=Count("id")).values("n")), 0),
-    )
-
-
-def job_detail(job_id: int) -> QuerySet[Job]:
-    """A job with its client's display name and its application counts by status (correlated subqueries)."""
-    applications = Application.objects.filter(job=OuterRef("pk"))
-
-    def count(of: QuerySet[Application]) -> Coalesce:
-        return Coalesce(Subquery(of.order_by().values("job").annotate(n=Count("pk")).values("n")), 0)
-
-    return Job.objects.filter(pk=job_id).annotate(
-        client_display_name=F("client__profile__display_name"),
-        applications_pending=count(applications.filter(status=Application.Status.PENDING)),
-        applications_accepted=count(applications.filter(status=Application.Status.ACCEPTED)),
-        applications_total=count(applications),
-    )
-
-
-def _my_applications(worker_id: int) -> QuerySet[Application]:
-    """A worker's applications with their job and its client's display name, newest first."""
-    return (
-        Application.objects.filter(applicant_id=worker_id)
-        .select_related("job")
-        .annotate(client_display_name=F("job__client__profile__display_name"))
-        .order_by("-created_at", "-id")
-    )
-
-
-def my_applications_upcoming(worker_id: int) -> QuerySet[Application]:
-    """A worker's accepted applications whose shift has not ended, on jobs still ahead, soonest shift first."""
-    return (
-        _my_applications(worker_id)
-        .filter(status="accepted", job__shift_end__gt=timezone.now(), job__status__in=("open", "filled", "in_progress"))
-        .order_by("job__shift_start", "job_id", "id")
-    )
-
-
-def my_jobs(client_id: int, **filters) -> QuerySet[Job]:
-    """A client's posted jobs, newest first, each with its application counts by status."""
-    applications = Application.objects.filter(job=OuterRef("pk")).order_by().values("job")
-
-    def count(status: str) -> Coalesce:
-        return Coalesce(Subquery(applications.filter(status=status).annotate(n=Count("pk")).values("n")), 0)
-
-    statuses = ("pending", "accepted", "rejected", "withdrawn")
-    return (
-        Job.objects.filter(client_id=client_id, **filters)
-        .annotate(**{f"applications_{status}": count(status) for status in statuses})
-        .order_by("-created_at", "-id")
-    )
 
 
 @dataclass(frozen=True)
@@ -167,39 +78,46 @@ def hot_reads(*, user_id: int, job_id: int, worker_id: int | None = None) -> lis
     payments, reviews, applications = Payment._meta.db_table, Review._meta.db_table, Application._meta.db_table
     jobs, worker_id = Job._meta.db_table, worker_id or user_id
     both_sides = frozenset({"payer_id", "payee_id"})
+    # What the views run: a list page is the selector's queryset through the view's FilterSet, cut to a page.
+
+    def worker_applications() -> QuerySet[Application]:
+        return jobs_selectors.application_list_for_worker(user_id=worker_id)
+
     return [
         HotRead("payments-or-page", "Payments of a user (payer OR payee), page 1", lambda: list(
-            payments_or(user_id)[:PAGE_SIZE]), payments, both_sides),
-        HotRead("payments-or-count", "Payments of a user (payer OR payee), count", lambda: payments_or(
-            user_id).count(), payments, both_sides),
+            payments_selectors.payment_list_for_user(user_id=user_id)[:PAGE_SIZE]), payments, both_sides),
+        HotRead("payments-or-count", "Payments of a user (payer OR payee), count", lambda: (
+            payments_selectors.payment_count_for_user(user_id=user_id)), payments, both_sides),
         HotRead("payments-union-page", "Payments of a user (UNION ALL of payer, payee), page 1", lambda: list(
-            payments_union_page(user_id)), payments, both_sides),
-        HotRead("payments-union-count", "Payments of a user (UNION ALL of payer, payee), count", lambda: (
-            payments_union_count(user_id).count()), payments, both_sides),
+            payments_selectors.payment_newest_for_user(user_id=user_id, size=PAGE_SIZE)), payments, both_sides),
+        HotRead("payments-union-count", "Payments of a user (UNION ALL of payer, payee), count (not used)",
+            lambda: payments_union_count(user_id).count(), payments, both_sides),
         HotRead("reviews-received-page", "Reviews a user received, newest first, page 1", lambda: list(
-            reviews_received(user_id)[:PAGE_SIZE]), reviews, frozenset({"reviewee_id"})),
-        HotRead("reviews-received-count", "Reviews a user received, count", lambda: reviews_received(
-            user_id).count(), reviews, frozenset({"reviewee_id"})),
-        HotRead("rating-summary", "Reviews a user received, average rating and count", lambda: list(
-            rating_summary(user_id).values("average", "count")), reviews, frozenset({"reviewee_id"})),
+            ratings_selectors.review_list_received(user_id=user_id)[:PAGE_SIZE]), reviews, frozenset({"reviewee_id"})),
+        HotRead("reviews-received-count", "Reviews a user received, count", lambda: (
+            ratings_selectors.review_list_received(user_id=user_id).count()), reviews, frozenset({"reviewee_id"})),
+        HotRead("rating-summary", "Reviews a user received, average rating and count", lambda: (
+            ratings_selectors.review_summary_for_user(user_id=user_id)), reviews, frozenset({"reviewee_id"})),
         HotRead("reviews-written-page", "Reviews a user wrote, newest first, page 1", lambda: list(
-            reviews_written(user_id)[:PAGE_SIZE]), reviews, frozenset({"reviewer_id"})),
-        HotRead("reviews-written-count", "Reviews a user wrote, count", lambda: reviews_written(
-            user_id).count(), reviews, frozenset({"reviewer_id"})),
-        HotRead("job-detail", "A job with its application counts by status", lambda: list(
-            job_detail(job_id)), applications, frozenset({"job_id"})),
+            ratings_selectors.review_list_given(user_id=user_id)[:PAGE_SIZE]), reviews, frozenset({"reviewer_id"})),
+        HotRead("reviews-written-count", "Reviews a user wrote, count", lambda: (
+            ratings_selectors.review_list_given(user_id=user_id).count()), reviews, frozenset({"reviewer_id"})),
+        HotRead("job-detail", "A job with its application counts by status", lambda: (
+            jobs_selectors.job_detail_get(job_id=job_id)), applications, frozenset({"job_id"})),
         HotRead("my-applications-page", "A worker's applications, newest first, page 1", lambda: list(
-            _my_applications(worker_id)[:PAGE_SIZE]), applications, frozenset({"applicant_id"})),
-        HotRead("my-applications-count", "A worker's applications, count", lambda: _my_applications(
-            worker_id).count(), applications, frozenset({"applicant_id"})),
+            worker_applications()[:PAGE_SIZE]), applications, frozenset({"applicant_id"})),
+        HotRead("my-applications-count", "A worker's applications, count", lambda: (
+            worker_applications().count()), applications, frozenset({"applicant_id"})),
         HotRead("my-applications-upcoming", "A worker's upcoming shifts (accepted, not ended), page 1", lambda: list(
-            my_applications_upcoming(worker_id)[:PAGE_SIZE]), applications, frozenset({"applicant_id"})),
+            MyApplicationFilter({"upcoming": "true"}, queryset=worker_applications()).qs[:PAGE_SIZE]),
+            applications, frozenset({"applicant_id"})),
         HotRead("my-jobs-page", "A client's posted jobs with application counts, newest first, page 1", lambda: list(
-            my_jobs(user_id)[:PAGE_SIZE]), jobs, frozenset({"client_id"})),
+            jobs_selectors.job_list_for_client(user_id=user_id)[:PAGE_SIZE]), jobs, frozenset({"client_id"})),
         HotRead("my-jobs-open-page", "A client's open jobs with application counts, newest first, page 1", lambda: list(
-            my_jobs(user_id, status="open")[:PAGE_SIZE]), jobs, frozenset({"client_id"})),
-        HotRead("my-jobs-count", "A client's posted jobs, count", lambda: my_jobs(
-            user_id).count(), jobs, frozenset({"client_id"})),
+            MyJobFilter({"status": "open"}, queryset=jobs_selectors.job_list_for_client(user_id=user_id)).qs[
+                :PAGE_SIZE]), jobs, frozenset({"client_id"})),
+        HotRead("my-jobs-count", "A client's posted jobs, count", lambda: (
+            jobs_selectors.job_list_for_client(user_id=user_id).count()), jobs, frozenset({"client_id"})),
     ]  # fmt: skip
 
 
@@ -511,8 +429,8 @@ class Command(BaseCommand):
             + f"), after `VACUUM (ANALYZE)` of the tables below; load average of this machine {os.getloadavg()[0]:.1f}"
             f" on {os.cpu_count()} cores, database on the same machine.",
             f"Each query ran {runs} times under `EXPLAIN (ANALYZE, BUFFERS)`; times and plans are of the median run",
-            "(a warm cache, as for a hot read). The SQL is exactly what the ORM sent, built as the selectors build it",
-            "(`backend/common/management/commands/explain_hot_reads.py`).",
+            "(a warm cache, as for a hot read). The SQL is exactly what the ORM sent for the app's own selectors",
+            "(`backend/<app>/selectors.py`, run by `bench/management/commands/explain_hot_reads.py`).",
             "",
             "## Table sizes",
             "",
@@ -615,8 +533,8 @@ class Command(BaseCommand):
             "At the time of this run, the hot payments page (`backend.payments.selectors.payment_newest_for_user`,"
             f" which builds the cached first page) reads with **{project}**"
             + (
-                ": on these figures its page should move to the UNION ALL form (`payments_union_page` in the command"
-                " shows how; paginate by cutting each half at `page * page_size`)."
+                ": on these figures its page should move to the UNION ALL form (paginate by cutting each half at"
+                " `page * page_size`)."
                 if project == "OR"
                 else "; further pages (`?page=N`, uncached) and the count use the OR filter, whose count is as cheap."
             ),

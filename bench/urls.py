@@ -1,6 +1,6 @@
 from django.urls import path
 
-from backend.perf import views
+from bench import views
 
 urlpatterns = [
     path("ops/floor/", views.FloorView.as_view(), name="ops-floor"),

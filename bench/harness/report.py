@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from backend.perf.bench.results import web_cpu_ms_per_request
+from bench.harness.results import web_cpu_ms_per_request
 
 CHART = "throughput-latency.png"
 SCALE_CHART = "scale.png"
@@ -325,9 +325,10 @@ def _scale_section(doc: dict) -> list[str]:
 
 INTRO = """# Benchmarks
 
-The whole stack under a realistic load, configurations side by side in one run: gunicorn with a fixed number of
-workers, PostgreSQL, Redis, one Celery worker on the `cache` queue (and beat where the configuration has hot
-caches), silk off unless said. Figures are relative to `floor`, the framework's own limit on the same machine, so
+The whole stack under a realistic load, configurations side by side in one run: the Procfile's processes under
+honcho with the benchmark's settings (`config.settings.bench`: production plus the floor endpoint), gunicorn with a
+fixed number of workers, PostgreSQL, Redis, one Celery worker (and beat where the configuration has hot caches),
+silk off unless said. Figures are relative to `floor`, the framework's own limit on the same machine, so
 they mean the same on any machine.
 
 ## How to reproduce
@@ -342,11 +343,12 @@ make bench-scale    # floor, nocache and full at 1,000, 10,000 and 100,000 users
 make bench BENCH_ARGS="--duration 60 --clients 32 --profile"   # any option of `manage.py bench --help`
 ```
 
-The bench creates its own databases on the PostgreSQL server (`bench_tpl_*`, seeded once, and a fresh copy
-`bench_run_*` per configuration, dropped afterwards), uses Redis databases 8 (cache) and 9 (broker) of the Redis
-server, and leaves the logs of every process in `/tmp/paeshift-bench/<date>/`. On 2 cores `make bench` takes 12
-to 20 minutes (seeding 10,000 users about a minute; building the hot keys of each `full` run 20 s to 2 min,
-depending on how busy the machine is), `--profile` adds 2 to 3 minutes, and `make bench-scale` takes about 22
+The bench creates its own databases on the PostgreSQL server, named after `DATABASE_URL`'s database
+(`<name>_bench_tpl_*`, seeded once, and a fresh copy `<name>_bench_run_*` per configuration, dropped afterwards), uses
+Redis databases 8 (cache) and 9 (broker) of the Redis server (`--cache-db`, `--broker-db`), and leaves the logs of
+every process in `/tmp/paeshift-bench/<date>/`. On 2 cores `make bench` takes 12 to 20 minutes (seeding 10,000 users
+about a minute; building the hot keys of each `full` run 20 s to 2 min, depending on how busy the machine is),
+`--profile` adds 2 to 3 minutes, and `make bench-scale` takes about 22
 minutes (seeding 100,000 users about 4 minutes).
 
 ## What is measured
@@ -357,7 +359,7 @@ minutes (seeding 100,000 users about 4 minutes).
   cachalot and hot caches on, rebuilds by the worker, beat's refresh-ahead. `full_silk` and `full_silk_sampled`:
   `full` with django-silk recording every request, then sampling as production configures it. `full_profiled`
   (with `--profile`): `full` once more with py-spy sampling the web workers; only its profile is reported.
-- **Workload** (`backend/perf/workload.py`, the one every measurement uses): users drawn from a Zipf distribution
+- **Workload** (`bench/workload.py`, the one every measurement uses): users drawn from a Zipf distribution
   (exponent 1.1, the same hot users for every client), 95% reads over the six hot endpoints (a quarter through
   their legacy paths), the open jobs list and each side's own list (a worker's applications or upcoming shifts, a
   client's posted jobs), 5% writes (payments created and later settled by staff, reviews, applications, profile and
@@ -378,7 +380,7 @@ minutes (seeding 100,000 users about 4 minutes).
   from the `Server-Timing` header of every response. Hit rate and commit-to-warm latency come from the server's
   counters (`cache_stats --json`, reset at the start of the window; the latency is the worst namespace's). Stale
   reads: every read of a profile, account details, payments, reviews received or given is checked against the
-  writes acknowledged before it was sent (`backend/perf/bench/staleness.py`): a headline, bank name or payment
+  writes acknowledged before it was sent (`bench/staleness.py`): a headline, bank name or payment
   status older than an acknowledged write, or an acknowledged new payment or review missing from the first page.
 
 """

@@ -8,8 +8,8 @@ from django.core.cache import caches
 from django.core.management.base import BaseCommand
 from django.test import override_settings
 
-from backend.perf.runner import run
-from backend.perf.workload import Population, Workload
+from bench.runner import run
+from bench.workload import Population, Workload
 
 BOOKKEEPING = frozenset(
     {"django_migrations", "django_session", "django_admin_log", "caching_cacheoutage"}

@@ -15,8 +15,15 @@ acknowledged and whether it succeeded) and asks it about every read it can judge
   acknowledged before the read was sent must be on the page, unless the page is full and the item
   is older than everything on it (pushed to page 2).
 
-Times are wall-clock seconds (``time.time()``), so a log saved by one phase can judge the reads of
-the next (``to_json``/``from_json``). Pure Python; the tests drive it directly.
+A value's verdict (``judge_value``) also says how long the shown value had been superseded when
+the read was sent (its *staleness*), and, when the seeded value is known, whether the value is one
+no write made and not the seed (*wrong*). The benchmark's load generator (bench/harness/locustfile.py)
+and the reliability tests (tests/reliability/load.py) judge with this one checker.
+
+Times are wall-clock or monotonic seconds, the same clock for every call; the benchmark uses
+``time.time()`` so a log saved by one phase can judge the reads of the next (``to_json``/``load_json``).
+Not thread-safe (the load generator is one gevent loop; threaded callers hold a lock). Pure Python;
+the tests drive it directly.
 """
 
 import math
@@ -32,6 +39,13 @@ class Write:
     sent: float
     acked: float = PENDING
     ok: bool = False
+
+
+@dataclass
+class Verdict:
+    stale: bool = False
+    wrong: bool = False  # a value no write made and not the seeded one (only when the seed is known)
+    staleness: float = 0.0  # seconds the shown value had been superseded when the read was sent
 
 
 class StaleReadChecker:
@@ -66,17 +80,26 @@ class StaleReadChecker:
 
     # -- reads ---------------------------------------------------------------------------------
 
+    def judge_value(
+        self, facet: str, subject: Hashable, value: Hashable, *, sent: float, seeded: Hashable | None = None
+    ) -> Verdict:
+        """The verdict on a read of ``value`` sent at ``sent``. ``seeded``: the value before any write,
+        when known (None: a value no write made is taken for the seeded one)."""
+        writes = self.values.get((facet, subject), ())
+        candidates = [w for w in writes if w.value == value]
+        if not candidates and seeded is not None and value != seeded:
+            return Verdict(wrong=True)
+        done = [w for w in writes if w.ok and w.acked < sent]
+        # The last acknowledgement of a write that could explain the value (-inf: the seeded value).
+        shown_acked = max((w.acked for w in candidates), default=-math.inf)
+        # Writes that certainly committed after it, and before the read was sent.
+        superseding = [w.acked for w in done if w.sent > shown_acked]
+        if not superseding:
+            return Verdict()
+        return Verdict(stale=True, staleness=sent - min(superseding))
+
     def value_is_stale(self, facet: str, subject: Hashable, value: Hashable, *, sent: float) -> bool:
-        writes = self.values.get((facet, subject))
-        if not writes:
-            return False
-        done = [w.sent for w in writes if w.ok and w.acked < sent]
-        if not done:
-            return False
-        latest_done_sent = max(done)
-        candidates = [w.acked for w in writes if w.value == value]
-        # Stale when every write that could explain the value was superseded before the read.
-        return not candidates or max(candidates) < latest_done_sent
+        return self.judge_value(facet, subject, value, sent=sent).stale
 
     def items_missing(self, facet: str, subject: Hashable, item_ids: Iterable[int], *, sent: float) -> list[int]:
         writes = self.items.get((facet, subject))
