@@ -13,7 +13,7 @@ from django.apps import apps
 logger = logging.getLogger(__name__)
 
 
-@shared_task(ignore_result=True, soft_time_limit=120, time_limit=180)
+@shared_task(name="workers.profiling.collect_silk_garbage", ignore_result=True, soft_time_limit=120, time_limit=180)
 def collect_silk_garbage() -> int:
     """Delete all but the newest ``SILKY_MAX_RECORDED_REQUESTS`` recorded requests; returns how many went.
 

@@ -117,7 +117,7 @@ def _store_call_interrupted(redis_store: RedisStore) -> None:
         raise SoftTimeLimitExceeded()
 
     with pytest.raises(SoftTimeLimitExceeded):
-        redis_store._run(interrupted, None)
+        redis_store._call(interrupted, None, write=False)
 
 
 @pytest.mark.parametrize("probe", [_undecodable_cache_value, _store_call_interrupted])
