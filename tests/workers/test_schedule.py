@@ -1,5 +1,10 @@
 """The worker's interface: task names that never change, routed by name, and beat's schedule."""
 
+import os
+import subprocess
+import sys
+import textwrap
+
 from django.conf import settings
 
 from config.celery_app import app
@@ -21,6 +26,30 @@ def test_the_registered_task_names_are_the_published_ones():
     registered = {name for name in app.tasks if not name.startswith(("celery.", "tests."))}
 
     assert registered == set(TASKS)
+
+
+def test_a_process_that_never_imported_workers_finds_the_rebuild_task_by_name():
+    """backend/ enqueues by name; the app registers CELERY_IMPORTS' tasks when it is first used, so a
+    web process runs the registered task (eagerly without a broker) instead of publishing blind."""
+    script = textwrap.dedent(
+        """
+        import sys
+        import django
+        django.setup()
+        from celery import current_app
+        assert "workers.cache" not in sys.modules, "imported before any enqueue"
+        task = current_app.signature("workers.cache.rebuild_hot_key", args=("profile:user", 1)).type
+        print(task.name, type(task).__module__, "workers.cache" in sys.modules)
+        """
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    env.pop("REDIS_URL", None)
+    env.pop("DATABASE_URL", None)
+
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["workers.cache.rebuild_hot_key", "workers.cache", "True"]
 
 
 def test_every_task_is_routed_by_its_name_to_its_queue():
