@@ -3,9 +3,9 @@
 One table (``CALLS``): each method of ``backend.caching.store.HotStore``, what it answers on an empty
 healthy store and what it answers when Redis is unreachable (its docstring). Run against
 ``LocalStore`` and a ``RedisStore`` on a private redis-server (tests/redis_server.py) that is
-healthy, stopped, paused (``SIGSTOP``: the socket timeout), refusing writes (out of memory with
-``noeviction``), healthy behind an open circuit, or healthy while an invalidation is pending (the
-reads whose answers are served are not asked). A method of the protocol without a row fails
+healthy, stopped, paused, refusing writes (paused for writes, out of memory, a read-only replica:
+``tests.redis_server.Faulty``), healthy behind an open circuit, or healthy while an invalidation is
+pending (the reads whose answers are served are not asked). A method of the protocol without a row fails
 ``test_every_store_method_has_a_row``.
 """
 
@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import redis
 from django.test import override_settings
 
 from backend.caching import outage
@@ -22,7 +21,7 @@ from backend.caching.breaker import REDIS, breaker_for
 from backend.caching.payload import NO_EPOCH, Payload
 from backend.caching.store import UNREACHABLE, HotStore, LocalStore, ReadResult, RedisStore
 from config.settings.base import redis_cache
-from tests.redis_server import RedisServer
+from tests.redis_server import Faulty
 
 NS = "profile:user"
 PAYLOAD = Payload(epoch=NO_EPOCH, gen=b"1", status=200, built_ms=0, body=b"{}")
@@ -85,60 +84,38 @@ CALLS = [
 ]
 ROWS = [pytest.param(row, id=row.id) for row in CALLS]
 
-FAULTS = ("stopped", "paused", "out_of_memory", "circuit_open", "invalidation_pending")
+FAULTS = (
+    *("stopped", "paused", "paused_for_writes", "out_of_memory", "read_only_replica"),
+    *("circuit_open", "invalidation_pending"),
+)
+WRITES_REFUSED = {"paused_for_writes", "out_of_memory", "read_only_replica"}  # Redis still answers reads
 
 
 def expected(row: Row, fault: str) -> Any:
     """What ``row`` answers under ``fault``: unreachable, except where the fault does not concern it."""
     if not row.redis:
         return row.healthy
-    if fault == "out_of_memory":
+    if fault in WRITES_REFUSED:
         return row.unreachable if row.writes else row.healthy
     if fault == "invalidation_pending":
         return row.unreachable if row.serves else row.healthy
     return row.unreachable
 
 
-class Servers:
-    """One private redis-server per state, started on first use, killed at the end of the module."""
-
-    def __init__(self) -> None:
-        self.servers: dict[str, RedisServer] = {}
-
-    def url(self, state: str) -> str:
-        if state not in self.servers:
-            server = RedisServer()
-            server.start()
-            self.servers[state] = server
-            if state == "stopped":
-                server.stop()
-            elif state == "paused":
-                server.pause()
-            elif state == "out_of_memory":
-                control = redis.Redis.from_url(server.url, socket_timeout=5)
-                control.config_set("maxmemory-policy", "noeviction")
-                control.config_set("maxmemory", 1)  # below what an empty server uses: every write is refused
-        return self.servers[state].url
-
-    def close(self) -> None:
-        for server in self.servers.values():
-            server.close()
-
-
 @pytest.fixture(scope="module")
-def servers():
-    states = Servers()
-    yield states
-    states.close()
+def faulty():
+    servers = Faulty()
+    yield servers
+    servers.close()
 
 
 @pytest.fixture
-def redis_store_in(servers, request):
+def redis_store_in(faulty, request):
     """``redis_store_in(state)``: a ``RedisStore`` on the cache of a private server in ``state``."""
 
     def make(state: str) -> RedisStore:
-        server_state = state if state in ("stopped", "paused", "out_of_memory") else "healthy"
-        settings = override_settings(CACHES={"default": redis_cache(servers.url(server_state))})
+        server_state = "healthy" if state in ("circuit_open", "invalidation_pending") else state
+        settings = override_settings(CACHES={"default": redis_cache(faulty.server(server_state).url)})
         settings.enable()
         request.addfinalizer(settings.disable)
         store = RedisStore("default")
