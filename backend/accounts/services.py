@@ -17,6 +17,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import ValidationError
 
 from backend.accounts.models import AccountDetails, Profile, User
+from backend.caching import invalidation
 from backend.common.input import HTTPS_PUBLIC_URL_PATTERN
 from backend.common.validation import validate_field_values
 
@@ -81,7 +82,12 @@ def user_register(*, email: str, password: str, display_name: str = "") -> User:
     except IntegrityError as exc:  # a concurrent registration won the race
         raise ValidationError({"email": ["A user with this email already exists."]}, code="unique") from exc
     if display_name:
-        Profile.objects.filter(user=user).update(display_name=display_name)
+        profile = user.profile  # cached by create_user: no query
+        profile.display_name = display_name
+        Profile.objects.filter(pk=profile.pk).update(display_name=display_name)
+        # QuerySet.update() sends no post_save, so the hot-cache hook is called here. The profile was
+        # created in this transaction: nobody else's payload shows its name yet, hence no fan-out.
+        invalidation.invalidate(invalidation.affected_keys(profile, created=True))
     return user
 
 

@@ -6,7 +6,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.accounts import selectors, services
+from backend.accounts import hot_caches, selectors, services
 from backend.accounts.serializers import (
     AccountDetailsOutputSerializer,
     AccountDetailsUpdateInputSerializer,
@@ -90,7 +90,7 @@ def _profile_response(user_id: int) -> Response:
 
 
 class _ProfileHotView(HotCachedMixin, APIView):
-    hot_namespace = "profile:user"
+    hot_view = hot_caches.PROFILE
 
 
 @extend_validation_errors([INVALID_CHARACTERS], field_name="display_name", methods=["patch"])
@@ -120,11 +120,16 @@ def _account_details_response(user_id: int, *, owner_view: bool) -> Response:
 
 
 class _MyAccountDetailsHotView(HotCachedMixin, APIView):
-    hot_namespace = "account_details:user"
+    hot_view = hot_caches.ACCOUNT_DETAILS
 
     def get_hot_key_id(self, request, **kwargs) -> int:
         # Keyed by the requesting user: the payload can only ever be its owner's.
         return request.user.id
+
+    def check_hot_access(self, request, key_id: int) -> None:
+        # Holds by construction (the key is the requester's own id); stated so that the rule is
+        # written where every private hot view writes it (the caching.E003 system check).
+        ensure_owner_or_staff(request.user, key_id)
 
 
 class MyAccountDetailsView(_MyAccountDetailsHotView):

@@ -1,5 +1,6 @@
 from cachalot.settings import cachalot_settings
 from django.apps import AppConfig
+from django.core import checks as django_checks
 from django.core.signals import setting_changed
 from django.utils.module_loading import autodiscover_modules
 
@@ -14,12 +15,13 @@ class CachingConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, not at the top: these modules import models (the outage record, the
         # domain apps' declarations), which the app registry cannot load while it imports apps.py.
-        from backend.caching import invalidation, recovery
+        from backend.caching import checks, invalidation, recovery
 
         # Each app declares its hot views in its own ``hot_caches`` module; importing them
         # registers the declarations, and the signal hooks are connected from the registry.
         autodiscover_modules("hot_caches")
         invalidation.connect_signals()
+        django_checks.register(checks.check_hot_views, django_checks.Tags.urls)
         # The process that saw Redis fail replays lost invalidations the moment it is back.
         breaker_for(REDIS).on_recovery(recovery.recover)
         orm_cache.install_atomic_guard()

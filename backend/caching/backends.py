@@ -36,7 +36,7 @@ from redis.exceptions import LockError
 
 from backend.caching.breaker import REDIS, breaker_for
 from backend.caching.guard import REDIS_FAILURES, Guard, guarded_call
-from backend.common.server_timing import count_cache_round_trip
+from backend.observability.meter import count_cache_round_trip
 
 
 def _not_found(call: dict) -> Any:
@@ -190,6 +190,9 @@ def _guarded_iterator(name: str, contract: Contract):
         except REDIS_FAILURES as exc:
             guard.failed(exc)  # what was yielded stands; the rest is as if the cache were empty
             return
+        except BaseException:
+            guard.no_verdict()
+            raise
         guard.answered()
 
     return method

@@ -5,10 +5,14 @@ socket timeout) the breaker opens: for ``cooldown`` seconds calls are not attemp
 requests fall back to the database at once instead of each waiting out a socket timeout. Then
 one call is let through (half-open); success closes the breaker, failure opens it again.
 
-A probe that never reports (its caller raised something other than a Redis failure, so neither
-``record_success`` nor ``record_failure`` ran) holds the half-open slot for one more ``cooldown``
-only; then the next caller probes. Without that expiry one such exception would keep the breaker
-refusing every call for the rest of the process's life.
+A probe whose call raises something other than a Redis failure (django-redis's ``incr`` of a
+missing key raises ``ValueError`` after Redis answered; a value that does not unpickle; a worker's
+soft time limit) gives no verdict on Redis: the guard (``guard.py``) calls ``release_probe()`` and
+the next caller probes at once. Seen in CI: a rate limit's ``incr`` at the start of a new window
+took the probe, raised ``ValueError``, and the circuit stayed open for another full cooldown. A
+probe that never reports at all (its caller vanished) holds the half-open slot for one more
+``cooldown`` only; then the next caller probes. Without that expiry one such exception would keep
+the breaker refusing every call for the rest of the process's life.
 
 What runs when the breaker closes is registered on it (``on_recovery``): the app registers the
 outage replay on the Redis breaker at start-up (``CachingConfig.ready``), so this module knows
@@ -73,6 +77,12 @@ class CircuitBreaker:
             logger.warning("cache circuit %s closed: Redis answers again", self.name)
             self.run_recovery()
         return recovered
+
+    def release_probe(self) -> None:
+        """The probing call ended without a verdict (it raised something that is not a Redis
+        failure): free the half-open slot so that the next caller probes now, not a cooldown later."""
+        with self._lock:
+            self._probe_started = None
 
     def on_recovery(self, callback: Callable[[], None]) -> None:
         """Run ``callback()`` each time the breaker closes after being open (once per registration)."""

@@ -65,6 +65,13 @@ class Guard:
         self.breaker.record_failure(exc)
         self._lost(f"failed: {exc}")
 
+    def no_verdict(self) -> None:
+        """The call raised something that is not a Redis failure (django-redis's ``incr`` of a missing
+        key, a value that does not unpickle, a soft time limit): a probe frees the half-open slot, so
+        the next caller probes now rather than a cooldown later (``breaker.release_probe``)."""
+        if self.probing:
+            self.breaker.release_probe()
+
     def _lost(self, reason: str) -> None:
         if self.lost_write is not None:
             outage.record_lost_write(self.alias, f"{self.lost_write} {reason}")
@@ -87,8 +94,8 @@ def guarded_call(
     replay may be stale; a write is not (it was applied, and a second ``INCR`` or ``SET NX`` would
     answer differently). ``serves``, ``lost_write``, ``alias``: as ``Guard``'s. redis-py's ``LockError``
     (a lock not owned or not acquired) is Redis's own answer: the breaker closes and it propagates.
-    Anything else that is not a Redis failure propagates without touching the breaker (a probe that
-    raises it leaves its half-open slot to expire after one cooldown: ``breaker.py``).
+    Anything else that is not a Redis failure propagates and gives no verdict on Redis: a probe
+    frees its half-open slot for the next caller (``Guard.no_verdict``).
     """
     guard = Guard(breaker, serves=serves, lost_write=lost_write, alias=alias)
     if not guard.begin():
@@ -103,4 +110,7 @@ def guarded_call(
     except REDIS_FAILURES as exc:
         guard.failed(exc)
         return fallback()
+    except BaseException:
+        guard.no_verdict()
+        raise
     return result if guard.trusted() else fallback()

@@ -65,6 +65,11 @@ def get(namespace: str) -> HotView:
         raise LookupError(f"no hot view named {namespace!r}") from None
 
 
+def get_or_none(namespace: str) -> HotView | None:
+    """The declaration registered under ``namespace``, or None."""
+    return _registry.get(namespace)
+
+
 def all_views() -> list[HotView]:
     return list(_registry.values())
 

@@ -27,7 +27,7 @@ from backend.caching.backends import ResilientRedisCache
 from backend.caching.breaker import REDIS, breaker_for
 from backend.caching.guard import guarded_call
 from backend.caching.payload import EPOCH_KEY, NO_EPOCH, Payload, gen_key, marker_key, new_generation, payload_key
-from backend.common.server_timing import count_cache_round_trip
+from backend.observability.meter import count_cache_round_trip
 
 STAT_FIELDS = ("hits", "misses", "stale_rejects", "rebuilds", "rebuild_failures")
 LATENCY_WINDOW = 1000

@@ -15,13 +15,17 @@ from backend.caching import read, registry, stats
 class HotCachedMixin:
     """For a DRF view whose default GET is a hot view.
 
-    Define ``hot_namespace`` and ``get_hot_key_id()``; private views also override
-    ``check_hot_access()`` (it runs before the cache is read, so a cached private payload is
-    never served to anyone else). A request with query parameters (another page, a filter) or
-    asking for another format (the browsable API) takes ``get_uncached()``: the normal path.
+    Set ``hot_view`` to the view's declaration (the ``HotView`` its app's ``hot_caches.py``
+    registered: the namespace is never typed twice) and implement ``get_hot_key_id()``; a private
+    hot view also overrides ``check_hot_access()`` (it runs before the cache is read, so a cached
+    private payload is never served to anyone else). A request with query parameters (another
+    page, a filter) or asking for another format (the browsable API) takes ``get_uncached()``: the
+    normal path. List the mixin before the DRF view it extends (``class V(HotCachedMixin,
+    generics.ListAPIView)``), so that its ``get`` is the one that serves the route; the system
+    checks of ``backend/caching/checks.py`` refuse to start otherwise.
     """
 
-    hot_namespace: str
+    hot_view: registry.HotView
 
     def get_hot_key_id(self, request, **kwargs) -> int:
         raise NotImplementedError
@@ -30,7 +34,7 @@ class HotCachedMixin:
         return None
 
     def get_uncached(self, request, key_id: int, *args, **kwargs):
-        data = registry.get(self.hot_namespace).build(key_id)
+        data = self.hot_view.build(key_id)
         if data is None:
             raise NotFound()
         return Response(data)
@@ -43,7 +47,7 @@ class HotCachedMixin:
             and not request.query_params
             and isinstance(request.accepted_renderer, JSONRenderer)
         ):
-            return read.respond(request, self.hot_namespace, key_id)
+            return read.respond(request, self.hot_view.namespace, key_id)
         return self.get_uncached(request, key_id, *args, **kwargs)
 
 

@@ -22,6 +22,10 @@ def build_job_detail(job_id: int) -> dict | None:
     return None if job is None else JobDetailOutputSerializer(job).data
 
 
+def _jobs_of_client(profile):
+    return [(Job.objects.filter(client_id=profile.user_id), "id")]
+
+
 JOB_DETAIL = register(
     HotView(
         namespace="job:detail",
@@ -31,10 +35,13 @@ JOB_DETAIL = register(
         depends_on=(
             Dependency("jobs.Job", id_fields=("pk",)),
             Dependency("jobs.Application", id_fields=("job",)),
+            # Joined on the way to the client's profile, no column of it shown: read, but no change
+            # of a user makes a job stale (deleting one deletes their jobs).
+            Dependency("accounts.User"),
             # The client's display name is shown on each of their jobs.
             Dependency(
                 "accounts.Profile",
-                fan_out=lambda profile: [(Job.objects.filter(client_id=profile.user_id), "id")],
+                fan_out=_jobs_of_client,
                 fan_out_when_changed=("display_name",),
             ),
         ),

@@ -85,7 +85,7 @@ class JobDetailView(HotCachedMixin, APIView):
     """
 
     permission_classes = [IsAuthenticatedOrReadOnly]
-    hot_namespace = "job:detail"
+    hot_view = hot_caches.JOB_DETAIL
 
     def get_hot_key_id(self, request, **kwargs) -> int:
         return kwargs["job_id"]

@@ -28,6 +28,12 @@ def _parties_of(payments):
     return [(payments, "payer_id"), (payments, "payee_id")]
 
 
+def _parties_of_payments_of_renamed(profile):
+    return _parties_of(
+        Payment.objects.filter(payer_id=profile.user_id) | Payment.objects.filter(payee_id=profile.user_id)
+    )
+
+
 def _parties_of_retitled_job(job):
     return _parties_of(Payment.objects.filter(job_id=job.pk)) if job.status == "completed" else []
 
@@ -43,9 +49,7 @@ PAYMENTS = register(
             # Each item shows both parties' display names and the job's title.
             Dependency(
                 "accounts.Profile",
-                fan_out=lambda profile: _parties_of(
-                    Payment.objects.filter(payer_id=profile.user_id) | Payment.objects.filter(payee_id=profile.user_id)
-                ),
+                fan_out=_parties_of_payments_of_renamed,
                 fan_out_when_changed=("display_name",),
             ),
             # Payments exist only for completed jobs, so only their retitling (by staff) fans out.

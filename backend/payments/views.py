@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from backend.caching.views import HotCachedMixin
 from backend.common.access import ensure_owner_or_staff
 from backend.common.openapi import LEGACY_DESCRIPTION, ErrorResponse409Serializer
-from backend.payments import selectors, services
+from backend.payments import hot_caches, selectors, services
 from backend.payments.filters import PaymentFilter
 from backend.payments.models import Payment
 from backend.payments.serializers import (
@@ -32,7 +32,7 @@ class UserPaymentListView(HotCachedMixin, generics.ListAPIView):
 
     serializer_class = PaymentListItemSerializer
     filterset_class = PaymentFilter
-    hot_namespace = "payments:user"
+    hot_view = hot_caches.PAYMENTS
 
     def get_hot_key_id(self, request, **kwargs) -> int:
         return kwargs["user_id"]

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from backend.caching.views import HotCachedMixin
 from backend.common.openapi import LEGACY_DESCRIPTION, AutoSchema, ErrorResponse409Serializer
 from backend.common.pagination import PageNumberPagination
-from backend.ratings import selectors, services
+from backend.ratings import hot_caches, selectors, services
 from backend.ratings.models import Review
 from backend.ratings.serializers import (
     ReviewCreateInputSerializer,
@@ -90,7 +90,7 @@ class UserReviewsReceivedView(_ReviewListView):
     pagination_class = ReviewsReceivedPagination
     schema = ReviewsReceivedSchema()
     canonical_url_name = "user-reviews-received"
-    hot_namespace = "reviews:user"
+    hot_view = hot_caches.REVIEWS_RECEIVED
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -125,7 +125,7 @@ class UserReviewsGivenView(_ReviewListView):
     """Reviews a user wrote, newest first. No authentication needed."""
 
     canonical_url_name = "user-reviews-given"
-    hot_namespace = "reviews:reviewer"
+    hot_view = hot_caches.REVIEWS_GIVEN
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import environ
 
 from backend.common.converters import ID_SCHEMA
-from backend.common.profiling import silk_should_record
+from backend.observability.profiling import silk_should_record
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -113,7 +113,7 @@ MIDDLEWARE = [
     "backend.common.private_responses.PrivateResponseMiddleware",
     # 400 for a query parameter the API view does not document (backend/common/query_params.py).
     "backend.common.query_params.UnknownQueryParametersMiddleware",
-    "backend.common.server_timing.ServerTimingMiddleware",
+    "backend.observability.server_timing.ServerTimingMiddleware",
 ]
 # Request bodies are small JSON documents; anything bigger is refused with a 4xx.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", default=64 * 1024)
@@ -268,7 +268,7 @@ SERVER_TIMING_ENABLED = env.bool("SERVER_TIMING_ENABLED", default=False)
 # Installed by local.py (every request) and, when SILK_ENABLED, by production.py (sampled); never
 # in tests. What follows applies wherever it is installed. How to read it: docs/profiling.md.
 SILK_ENABLED = False
-# Which requests are recorded (backend/common/profiling.py): SILK_SAMPLE_PERCENT of them, plus
+# Which requests are recorded (backend/observability/profiling.py): SILK_SAMPLE_PERCENT of them, plus
 # every request with the header X-Silk-Profile equal to SILK_PROFILE_SECRET (when set); never the
 # probes (OPS_PATHS), static files, silk's own pages or the toolbar's.
 SILK_SAMPLE_PERCENT = 100.0
@@ -293,16 +293,16 @@ def with_silk_middleware(middleware: list[str]) -> list[str]:
     """``middleware`` with silk's just outside ServerTimingMiddleware.
 
     silk's own middleware, guarded so that recording a request never changes its response
-    (backend/common/silk_recording.py). Server-Timing stays innermost, so silk's own writes (its
+    (backend/observability/silk_recording.py). Server-Timing stays innermost, so silk's own writes (its
     request, response and query rows) happen outside what Server-Timing measures; the EXPLAINs silk
     runs inside the view are reported apart from the application's queries
-    (backend/common/server_timing.py).
+    (backend/observability/server_timing.py).
     """
-    index = middleware.index("backend.common.server_timing.ServerTimingMiddleware")
+    index = middleware.index("backend.observability.server_timing.ServerTimingMiddleware")
     return [*middleware[:index], SILK_MIDDLEWARE, *middleware[index:]]
 
 
-SILK_MIDDLEWARE = "backend.common.silk_recording.SilkRecordingMiddleware"
+SILK_MIDDLEWARE = "backend.observability.silk_recording.SilkRecordingMiddleware"
 
 
 # CELERY

@@ -96,7 +96,7 @@ def _server_env(database: Path) -> dict[str, str]:
         SILK_ENABLED="true",
         SERVER_TIMING_ENABLED="true",
         # The toolbar would draw itself over the staff pages being screenshotted; it is covered
-        # by tests/common/test_profiling.py.
+        # by tests/observability/test_profiling.py.
         DEBUG_TOOLBAR_ENABLED="false",
         PYTHONUNBUFFERED="1",
     )

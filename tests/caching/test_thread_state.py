@@ -24,6 +24,7 @@ from billiard.exceptions import SoftTimeLimitExceeded
 from django.core.cache import caches
 from django.db import transaction
 from django.test import override_settings
+from redis.exceptions import LockError
 
 from backend.accounts.models import User
 from backend.caching import registry
@@ -32,8 +33,8 @@ from backend.caching.invalidation import flush
 from backend.caching.models import CacheOutage
 from backend.caching.store import RedisStore, get_store
 from backend.common.orm_cache import cachalot_state
-from tests.common.test_server_timing import timing
 from tests.factories import make_user
+from tests.observability.test_server_timing import timing
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -120,14 +121,34 @@ def _store_call_interrupted(redis_store: RedisStore) -> None:
         redis_store._call(interrupted, None, write=False)
 
 
-@pytest.mark.parametrize("probe", [_undecodable_cache_value, _store_call_interrupted])
+def _counter_missing(redis_store: RedisStore) -> None:
+    """A rate limit's ``incr`` at the start of a new window: django-redis raises ValueError, Redis answered.
+
+    Seen in CI: this call took the probe and the circuit stayed open for another whole cooldown.
+    """
+    with pytest.raises(ValueError, match="not found"):
+        caches["default"].incr("a-window-that-has-not-started")
+
+
+def _lock_not_owned(redis_store: RedisStore) -> None:
+    """redis-py's own answer for a lock: releasing one that is not held raises LockError."""
+    with pytest.raises(LockError):
+        caches["default"].lock("nobody-holds-this").release()
+
+
+@pytest.mark.parametrize(
+    "probe", [_undecodable_cache_value, _store_call_interrupted, _counter_missing, _lock_not_owned]
+)
 def test_a_half_open_probe_that_raises_does_not_keep_the_breaker_open(probe, monkeypatch):
     store = get_store()
     if not isinstance(store, RedisStore):
         pytest.skip("needs REDIS_URL: the breaker guards Redis")
     breaker = breaker_for("redis")
-    monkeypatch.setattr(breaker, "cooldown", 0.0)  # every call after a failure may probe at once
+    # a long cooldown, already over: the next call probes, and if that probe were left hanging the
+    # breaker would refuse every call for another minute (an abandoned probe's expiry)
+    monkeypatch.setattr(breaker, "cooldown", 60.0)
     breaker.record_failure(ConnectionError("Redis restarted"))
+    breaker._opened_at -= 61.0  # (not monkeypatched: teardown would reopen the closed breaker)
 
     # when the probing call raises something that is neither success nor a Redis failure
     probe(store)

@@ -181,5 +181,7 @@ def test_a_write_lost_after_another_process_replayed_the_outage_is_replayed_too(
         reads_after_cooldown=len([r for r in reads if r[1] != "bypass"]),
         stale_examples=stale[:5],
     )
-    assert any(outcome != "bypass" for _, outcome, _ in reads), "the circuit never closed"
+    assert any(outcome != "bypass" for _, outcome, _ in reads), f"the circuit never closed: {reads[-3:]}\n" + "\n".join(
+        f"{line.process} | {line.text}" for line in stack.honcho.lines if "gunicorn.access" not in line.text
+    )
     assert stale == [], stale

@@ -201,7 +201,7 @@ MATRIX: list[Row] = [
     # Developer tools, installed only by local (and, for silk, production) settings, and the toolbar
     # only with DEBUG: never in the test settings, so their cells run only under those settings,
     # e.g. `DJANGO_DEBUG=true pytest --ds=config.settings.local -o django_debug_mode=true
-    # tests/security/test_access_matrix.py` (tests/common/test_profiling.py and tests/browser check
+    # tests/security/test_access_matrix.py` (tests/observability/test_profiling.py and tests/browser check
     # them too). silk: staff only, anonymous visitors go to the admin login; the toolbar does not
     # exist (404) for anyone but staff.
     Row("silk/", "GET", "/silk/", (302, 403, 403, 200), session=True),

@@ -81,7 +81,7 @@ def probe_cachalot(token_key: str) -> None:
     from rest_framework.authtoken.models import Token
 
     from backend.common.orm_cache import cachalot_state
-    from backend.common.server_timing import measure
+    from backend.observability.meter import measure
 
     figures = []
     for _ in range(2):

@@ -17,7 +17,7 @@ LAYERS = (
     ("JSON and logging", re.compile(r"(^|/)(json|logging|pythonjsonlogger)/")),
     ("Django ORM", re.compile(r"django/db/")),
     ("hot caches (backend/caching)", re.compile(r"backend/caching/")),
-    ("Server-Timing", re.compile(r"backend/common/server_timing")),
+    ("Server-Timing", re.compile(r"backend/observability/(server_timing|meter)")),
     ("application (backend/)", re.compile(r"backend/")),
     ("DRF", re.compile(r"rest_framework/")),
     ("silk", re.compile(r"silk/")),

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory, override_settings
 
-from backend.common.profiling import SILK_PROFILE_HEADER, show_debug_toolbar, silk_should_record
+from backend.observability.profiling import SILK_PROFILE_HEADER, show_debug_toolbar, silk_should_record
 from tests.factories import make_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,8 +120,8 @@ def test_production_with_silk_enabled_samples_caps_bodies_and_serves_staff_only(
     assert loaded["silk_url"] is True
     # silk right outside Server-Timing, which stays innermost (it does not measure silk's writes)
     assert loaded["middleware"][-2:] == [
-        "backend.common.silk_recording.SilkRecordingMiddleware",
-        "backend.common.server_timing.ServerTimingMiddleware",
+        "backend.observability.silk_recording.SilkRecordingMiddleware",
+        "backend.observability.server_timing.ServerTimingMiddleware",
     ]
     assert loaded["intercept_func"] == "silk_should_record"
     assert loaded["silk"] == {
@@ -173,8 +173,8 @@ def test_local_installs_silk_and_the_toolbar_in_the_right_places():
     auth = middleware.index("django.contrib.auth.middleware.AuthenticationMiddleware")
     assert middleware[auth + 1] == "debug_toolbar.middleware.DebugToolbarMiddleware"
     assert middleware[-2:] == [
-        "backend.common.silk_recording.SilkRecordingMiddleware",
-        "backend.common.server_timing.ServerTimingMiddleware",
+        "backend.observability.silk_recording.SilkRecordingMiddleware",
+        "backend.observability.server_timing.ServerTimingMiddleware",
     ]
     assert loaded["silk"]["SILK_SAMPLE_PERCENT"] == 100.0  # every request
     assert loaded["silk"]["SILKY_PYTHON_PROFILER"] is False  # available, off by default

@@ -1,30 +1,11 @@
-"""``Server-Timing`` on every response: what a request cost, measured where it happened.
+"""The figures of a request, counted where they happen: no HTTP here.
 
-One header per response, standard names with ``desc``::
-
-    Server-Timing: cache;desc="hit", db;dur=0.00;desc="0 queries", cachalot;desc="1 hit",
-                   redis;desc="2 round trips", app;dur=1.42
-
-- ``cache``: the hot-cache outcome (hit, miss, bypass), on hot views only.
-- ``db``: statements that reached the database and their total time: every cursor execute
-  (so a query cachalot answered is not one of them) plus BEGIN / COMMIT / ROLLBACK, i.e. what
-  ``django_assert_num_queries`` counts (SAVEPOINTs included).
-- ``cachalot``: ORM reads cachalot answered from the cache instead of the database.
-  Followed by ``, off`` (``cachalot;desc="0 hits, off"``) when cachalot cannot serve reads in the
-  thread that served the request (off in settings, or its per-thread flag off as the response
-  leaves): a thread that lost cachalot to a failed build would say so on its next response.
-- ``redis``: calls to Redis made by the cache layer (a pipeline is one call: one round trip).
-  Always 0 on the in-process cache.
-- ``profiler``: EXPLAIN statements a profiler (django-silk explains every query it records) sent
-  to the database inside the request; kept out of ``db`` so that ``db`` is the application's own
-  figure whether or not silk is on. Shown only when non-zero.
-- ``app``: wall time spent inside this middleware, which sits innermost (after silk), so silk's
-  bookkeeping before and after the view is not in it.
-
-Switched on by ``SERVER_TIMING_ENABLED``. When off, Django drops the middleware at start-up
-(MiddlewareNotUsed), the hooks below are never installed, and the cache layer's round-trip
-counter is one ContextVar read per Redis call. ``measure()`` gives the same figures to code that
-is not a request (the performance report).
+``measure()`` counts, for the code inside it, database statements and their time (every cursor
+execute, plus BEGIN / COMMIT / ROLLBACK), the ORM reads cachalot answered from its cache, the Redis
+round trips of the cache layer (``count_cache_round_trip``, called by ``backend.caching``) and the
+EXPLAINs a profiler sent. ``backend.observability.server_timing`` turns one request's figures into
+the ``Server-Timing`` header; the performance report reads them directly. Outside ``measure()``
+``count_cache_round_trip`` is one ContextVar read.
 """
 
 import functools
@@ -33,11 +14,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 
-from django.conf import settings
-from django.core.exceptions import MiddlewareNotUsed
 from django.db import connections
-
-from backend.common.orm_cache import cachalot_state
 
 
 class RequestMeter:
@@ -86,12 +63,12 @@ def count_cache_round_trip() -> None:
         meter.redis_round_trips += 1
 
 
-def _install_hooks() -> None:
+def install_hooks() -> None:
     """Install, once, the two hooks that see what an execute wrapper cannot.
 
     Both replace a module-level function that their caller looks up as a global at each call,
     so the original code path is unchanged apart from one ContextVar read when no request is
-    being measured. ``tests/common/test_server_timing.py`` fails if an upgrade moves either.
+    being measured. ``tests/observability/test_server_timing.py`` fails if an upgrade moves either.
     """
     _install_transaction_hook()
     _install_cachalot_hook()
@@ -173,7 +150,7 @@ def _install_cachalot_hook() -> None:
 @contextmanager
 def measure() -> Iterator[RequestMeter]:
     """Measure the block: database statements and time, cachalot hits, Redis round trips."""
-    _install_hooks()
+    install_hooks()
     meter = RequestMeter()
     token = _current.set(meter)
     try:
@@ -183,48 +160,3 @@ def measure() -> Iterator[RequestMeter]:
             yield meter
     finally:
         _current.reset(token)
-
-
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
-
-
-def header_value(
-    meter: RequestMeter,
-    *,
-    total_seconds: float,
-    hot_cache_outcome: str | None = None,
-    cachalot_enabled: bool | None = None,
-) -> str:
-    parts = []
-    if hot_cache_outcome:
-        parts.append(f'cache;desc="{hot_cache_outcome}"')
-    parts.append(f'db;dur={meter.db_seconds * 1000:.2f};desc="{_count(meter.db_queries, "query", "queries")}"')
-    cachalot = _count(meter.cachalot_hits, "hit", "hits") + (", off" if cachalot_enabled is False else "")
-    parts.append(f'cachalot;desc="{cachalot}"')
-    parts.append(f'redis;desc="{_count(meter.redis_round_trips, "round trip", "round trips")}"')
-    if meter.profiler_queries:
-        explains = _count(meter.profiler_queries, "EXPLAIN query", "EXPLAIN queries")
-        parts.append(f'profiler;dur={meter.profiler_seconds * 1000:.2f};desc="{explains}"')
-    parts.append(f"app;dur={total_seconds * 1000:.2f}")
-    return ", ".join(parts)
-
-
-class ServerTimingMiddleware:
-    def __init__(self, get_response):
-        if not settings.SERVER_TIMING_ENABLED:
-            raise MiddlewareNotUsed
-        _install_hooks()
-        self.get_response = get_response
-
-    def __call__(self, request):
-        start = time.perf_counter()
-        with measure() as meter:
-            response = self.get_response(request)
-        response["Server-Timing"] = header_value(
-            meter,
-            total_seconds=time.perf_counter() - start,
-            hot_cache_outcome=getattr(response, "hot_cache_outcome", None),
-            cachalot_enabled=cachalot_state()["enabled"],
-        )
-        return response

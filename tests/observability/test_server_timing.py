@@ -17,7 +17,7 @@ from django.test import override_settings
 from django.utils import timezone
 from redis.connection import AbstractConnection
 
-from backend.common.server_timing import count_cache_round_trip, measure
+from backend.observability.meter import count_cache_round_trip, measure
 from tests.factories import make_job
 
 pytestmark = pytest.mark.django_db

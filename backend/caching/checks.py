@@ -1,0 +1,90 @@
+"""System checks (``manage.py check``, run before every command and at server start): a hot view that
+would be silently wrong refuses to start instead.
+
+- ``caching.E001``: a view that lists ``HotCachedMixin`` after a class with its own ``get`` (a DRF
+  generic such as ``ListAPIView``) is served by that ``get``: never cached, and ``check_hot_access``
+  never runs. The mixin must come first in the bases.
+- ``caching.E002``: the view's ``hot_view`` is missing, or is not the declaration registered for its
+  namespace (a ``HotView`` built but never passed to ``register()``, or a namespace string).
+- ``caching.E003``: the view serves a private hot view (``private=True``) and does not override
+  ``check_hot_access``: the cached payload would be served to whoever asks.
+
+Only views reachable from the URLconf are checked: a class no route serves cannot be wrong in this way.
+"""
+
+from collections.abc import Iterator
+
+from django.core.checks import Error
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from backend.caching import registry
+from backend.caching.views import HotCachedMixin
+
+
+def _routed_view_classes(patterns, prefix: str = "") -> Iterator[tuple[str, type]]:
+    """(route, view class) of every class-based view the URLconf serves."""
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _routed_view_classes(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            view_class = getattr(pattern.callback, "view_class", None)
+            if view_class is not None:
+                yield prefix + str(pattern.pattern), view_class
+
+
+def hot_view_errors(view_class: type, route: str) -> list[Error]:
+    """The errors of one routed view class (none unless it is a ``HotCachedMixin``)."""
+    if not issubclass(view_class, HotCachedMixin):
+        return []
+    name = f"{view_class.__module__}.{view_class.__qualname__}"
+    errors = []
+    mro = view_class.__mro__
+    shadowing = [
+        klass
+        for klass in mro[: mro.index(HotCachedMixin)]
+        if "get" in vars(klass) and not issubclass(klass, HotCachedMixin)
+    ]
+    if shadowing:
+        errors.append(
+            Error(
+                f"{name} (route {route!r}) lists HotCachedMixin after {shadowing[0].__qualname__}, whose get() "
+                "serves the route: the hot view is never read and its access check never runs.",
+                hint=f"List HotCachedMixin first: class {view_class.__name__}(HotCachedMixin, ...).",
+                obj=view_class,
+                id="caching.E001",
+            )
+        )
+    hot_view = getattr(view_class, "hot_view", None)
+    namespace = getattr(hot_view, "namespace", hot_view)
+    registered = registry.namespaces()
+    if not isinstance(hot_view, registry.HotView) or registry.get_or_none(hot_view.namespace) is not hot_view:
+        errors.append(
+            Error(
+                f"{name} (route {route!r}) names hot view {namespace!r}, which is not a registered declaration "
+                f"(registered: {', '.join(registered)}).",
+                hint="Set hot_view to the HotView object that the app's hot_caches.py passes to register().",
+                obj=view_class,
+                id="caching.E002",
+            )
+        )
+    elif hot_view.private and view_class.check_hot_access is HotCachedMixin.check_hot_access:
+        errors.append(
+            Error(
+                f"{name} (route {route!r}) serves the private hot view {namespace!r} without an access check.",
+                hint="Override check_hot_access(request, key_id) (e.g. backend.common.access.ensure_owner_or_staff).",
+                obj=view_class,
+                id="caching.E003",
+            )
+        )
+    return errors
+
+
+def check_hot_views(app_configs=None, **kwargs) -> list[Error]:
+    """Every routed hot view: served by the mixin, registered, and access-checked if private."""
+    errors = []
+    seen: set[type] = set()
+    for route, view_class in _routed_view_classes(get_resolver().url_patterns):
+        if view_class not in seen:
+            seen.add(view_class)
+            errors.extend(hot_view_errors(view_class, route))
+    return errors
