@@ -346,7 +346,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_IMPORTS = ("workers.cache", "workers.profiling")
-CELERY_TASK_ROUTES = {"workers.cache.*": {"queue": "cache"}, "workers.profiling.*": {"queue": "default"}}
+# Routes by task name (the names are fixed in workers/, so messages queued during a deploy still
+# resolve): cache work on the `cache` queue, so warming never waits behind other work.
+CELERY_TASK_ROUTES = {
+    "workers.cache.rebuild_hot_key": {"queue": "cache"},
+    "workers.cache.refresh_hot_keys": {"queue": "cache"},
+    "workers.cache.recover_cache": {"queue": "cache"},
+    "workers.cache.decay_popularity": {"queue": "cache"},
+    "workers.profiling.collect_silk_garbage": {"queue": "default"},
+}
 CELERY_BEAT_SCHEDULE = {
     "refresh-hot-keys": {"task": "workers.cache.refresh_hot_keys", "schedule": HOT_CACHE_REFRESH_PERIOD},
     "recover-cache": {"task": "workers.cache.recover_cache", "schedule": CACHE_RECOVERY_PERIOD},

@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis
 
-from backend.caching.store import EPOCH_KEY, Payload, gen_key, payload_key
+from backend.caching.payload import servable, stored
 from bench.stack import (
     BIN,
     SHUTDOWN_LIMIT,
@@ -98,12 +98,6 @@ def broker_url():
 
 
 # --- the test ------------------------------------------------------------------------------
-
-
-def _servable(cache: redis.Redis, namespace: str, key_id: int) -> bool:
-    gen, raw, epoch = cache.mget(gen_key(namespace, key_id), payload_key(namespace, key_id), EPOCH_KEY)
-    payload = Payload.decode(raw)
-    return payload is not None and gen is not None and payload.gen == gen and payload.epoch == (epoch or b"0")
 
 
 def test_processes_from_the_procfile_serve_warm_hot_reads_and_shut_down_cleanly(
@@ -215,7 +209,7 @@ def test_processes_from_the_procfile_serve_warm_hot_reads_and_shut_down_cleanly(
         deadline = last_commit + WARM_TIMEOUT
         pending = set(last_write)
         while pending:
-            pending = {key for key in pending if not _servable(cache, *key)}
+            pending = {key for key in pending if not servable(*stored(cache, *key))}
             assert time.monotonic() < deadline, f"not warm within {WARM_TIMEOUT}s: {sorted(pending)}"
             time.sleep(0.01)
         timings["commit-to-warm"] = time.monotonic() - last_commit

@@ -302,7 +302,7 @@ Each of these failed its test before the fix (figures from that run) and passes 
    payload was rebuilt, the later skipped write had no record left: once the circuit closed, the
    old payload was served as a hit (26 of 26 reads in the 3 s observed; it would have lasted until
    the TTL, an hour for profiles). Now a process that lost writes bumps the epoch at its own
-   recovery unless the epoch was bumped after its last lost write (`backend/caching/outage.py`).
+   recovery unless the epoch was bumped after its last lost write (`backend/caching/recovery.py`).
 4. **Concurrent replays bumped the epoch twice.** Two replays at once (two processes whose circuits
    close together, or two beats) both bumped the epoch, one deleting the records and the other none
    (`cache recovered: 0 outage record(s) replayed` in the logs): every payload invalidated twice.
@@ -342,7 +342,7 @@ TRADE_OFFS = """\
   and `unacked_restore_throttle` is 1 so that workers look for such messages every 10 s (kombu's
   default, 100 s, added up to 100 s more). The silk garbage collection may run up to 180 s; run
   twice, it deletes nothing more.
-- **Clock skew** (`backend.caching.outage.CLOCK_SKEW_NS`, 1 s): a process that lost writes
+- **Clock skew** (`backend.caching.recovery.CLOCK_SKEW_NS`, 1 s): a process that lost writes
   trusts another process's replay only if the epoch (a timestamp) is over 1 s newer than its last
   lost write. Hosts whose clocks differ by more would need a larger margin; a replay too many costs
   a burst of misses, never a stale read.
