@@ -23,8 +23,9 @@ from collections.abc import Callable
 
 from django.core.cache import caches
 
-from backend.caching.backends import REDIS_FAILURES, ResilientRedisCache
+from backend.caching.backends import ResilientRedisCache
 from backend.caching.breaker import breaker_for
+from backend.caching.guard import guarded_call
 
 HTTP_KEY = "ops:http"
 BEAT_KEY = "ops:beat:last_publish"
@@ -39,23 +40,17 @@ def redis_client():
 
 
 def call(operation: Callable, default, *, may_probe: bool):
-    """``operation(client)`` through the breaker; ``default`` when Redis fails or is not asked.
+    """``operation(client)`` through the cache's guard (``backend.caching.guard``); ``default`` when Redis
+    fails or is not asked.
 
     ``may_probe``: whether this call may be the breaker's half-open probe. The request path passes
-    False (an open breaker skips it, whatever the cooldown); a scrape passes True.
+    False (an open breaker skips it, whatever the cooldown); a scrape passes True. These keys carry
+    no invalidation and serve no client, so neither outage rule applies (``lost_write``/``serves``).
     """
     breaker = breaker_for("redis")
     if breaker.is_open and not may_probe:
         return default
-    if not breaker.allow():
-        return default
-    try:
-        result = operation(redis_client())
-    except REDIS_FAILURES as exc:
-        breaker.record_failure(exc)
-        return default
-    breaker.record_success()
-    return result
+    return guarded_call(breaker, lambda: operation(redis_client()), lambda: default, write=True)
 
 
 class LocalData:

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.stack import ROOT, Api, Honcho, free_port, wait_until
+from bench.stack import REPO, Honcho, free_port
+from tests.stack import Api, wait_until
 
 PROMETHEUS = Path("/usr/bin/prometheus")
 
@@ -116,7 +117,7 @@ class Prometheus:
     """Debian's prometheus, scraping ``target`` every second with the compose file's scrape job."""
 
     def __init__(self, workdir: Path, target: str, token: str) -> None:
-        config = yaml.safe_load((ROOT / "docker" / "prometheus" / "prometheus.yml").read_text())
+        config = yaml.safe_load((REPO / "docker" / "prometheus" / "prometheus.yml").read_text())
         config["global"]["scrape_interval"] = config["global"]["evaluation_interval"] = "1s"
         (job,) = config["scrape_configs"]
         job["static_configs"] = [{"targets": [target]}]
