@@ -11,7 +11,6 @@
   fault (the reviews table renamed away under the running stack), and beat's cron monitor check-ins.
 """
 
-import contextlib
 import json
 import os
 import re
@@ -25,14 +24,15 @@ import redis
 from celery import Celery
 
 from backend.caching.store import payload_key
-from tests import stack as launcher
+from bench.stack import BIN, REPO, create_database, drop_database, free_port, stack_environment
 from tests.ops import dashboard_plot
 from tests.ops.observed_stack import PROMETHEUS, ObservedStack, Prometheus, SentryReceiver, flower_credentials
 from tests.redis_server import RedisServer
+from tests.stack import Api, Stack, run, service_urls, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
-DASHBOARD = launcher.ROOT / "docker" / "grafana" / "dashboards" / "paeshift.json"
+DASHBOARD = REPO / "docker" / "grafana" / "dashboards" / "paeshift.json"
 NAMESPACES = {"profile:user", "account_details:user", "job:detail", "payments:user", "reviews:user", "reviews:reviewer"}
 # Every series /metrics documents (backend/ops/metrics.py), as Prometheus stores them.
 SERIES = [
@@ -62,23 +62,21 @@ def stack(tmp_path_factory):
         if os.environ.get("CI"):
             pytest.fail("/usr/bin/prometheus is missing: .ci/run installs Debian's prometheus package")
         pytest.skip("needs Debian's prometheus package (apt-get install prometheus)")
-    given_database, _ = launcher.service_urls()
+    given_database, _ = service_urls()
     workdir = tmp_path_factory.mktemp("observed")
     name = f"paeshift_obs_{secrets.token_hex(4)}"
-    maintenance = launcher.with_path(given_database, "/postgres")
-    with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
+    database_url = create_database(given_database, name)
     cache, broker = RedisServer(), RedisServer("--maxmemory-policy", "noeviction")
     sentry = SentryReceiver()
     started: list = [cache, broker]
-    honcho = prometheus = None
+    processes = prometheus = None
     try:
         cache.start()
         broker.start()
-        token, flower_port, flower_auth = secrets.token_urlsafe(32), launcher.free_port(), flower_credentials()
-        port = launcher.free_port()
-        env = launcher.stack_environment(
-            launcher.with_path(given_database, f"/{name}"),
+        token, flower_port, flower_auth = secrets.token_urlsafe(32), free_port(), flower_credentials()
+        port = free_port()
+        env = stack_environment(
+            database_url,
             cache.url,
             port,
             workdir,
@@ -91,33 +89,29 @@ def stack(tmp_path_factory):
             # A monitored beat entry (Sentry's crons take intervals of a minute or more) due within the test.
             SILK_GARBAGE_COLLECT_PERIOD="60",
         )
-        release = launcher.run([str(launcher.BIN / "honcho"), "-f", "Procfile", "start", "release"], env)
+        release = run([str(BIN / "honcho"), "-f", "Procfile", "start", "release"], env)
         assert release.returncode == 0, release.stdout + release.stderr
-        honcho = launcher.Honcho(env, "web", "worker", "beat", "flower")
-        api = launcher.Api(port)
+        processes = Stack(env, ("web", "worker", "beat", "flower"))
         prometheus = Prometheus(workdir, f"127.0.0.1:{port}", token)
-        launcher.wait_ready(api, honcho)
+        processes.wait_ready()
         prometheus.wait_ready()
-        observed = ObservedStack(env, honcho, api, prometheus, sentry, env["DATABASE_URL"], flower_port, flower_auth)
-        observed.users = _traffic(api)
+        observed = ObservedStack(
+            env, processes.honcho, processes.api, prometheus, sentry, database_url, flower_port, flower_auth
+        )
+        observed.users = _traffic(processes.api)
         yield observed
     finally:
         if prometheus is not None:
             prometheus.close()
-        if honcho is not None:
-            _, survivors = launcher.stop(honcho)
-            for pid in survivors:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, 9)
-            honcho.join_reader()
+        if processes is not None:
+            processes.close()
         sentry.close()
         for server in started:
             server.close()
-        with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(given_database, name)
 
 
-def _traffic(api: launcher.Api) -> dict[str, int]:
+def _traffic(api: Api) -> dict[str, int]:
     """Writes (invalidations the worker rebuilds) and reads (misses, then hits) through the API."""
     client_id, client_token = api.register("client@obs.example", "Clara Client")
     worker_id, worker_token = api.register("worker@obs.example", "Walter Worker")
@@ -132,7 +126,7 @@ def _traffic(api: launcher.Api) -> dict[str, int]:
 def test_prometheus_scrapes_every_series_from_the_running_stack(stack):
     prometheus = stack.prometheus
     # Commit-to-warm samples exist once the worker rebuilt what the writes invalidated.
-    launcher.wait_until(
+    wait_until(
         lambda: all(prometheus.query(name) for name in SERIES),
         45,
         lambda: f"missing: {[name for name in SERIES if not prometheus.query(name)]}",
@@ -143,7 +137,7 @@ def test_prometheus_scrapes_every_series_from_the_running_stack(stack):
     assert {row["metric"]["namespace"] for row in prometheus.query("paeshift_cache_hits_total")} == NAMESPACES
     # A process sends the hits it counted with its next Redis round trip (backend/caching/store.py's
     # PendingCounters); a scrape that lands on it is one: within a few scrapes every worker's are in.
-    launcher.wait_until(
+    wait_until(
         lambda: (
             len(prometheus.query('paeshift_cache_hits_total{namespace=~"profile:user|account_details:user"} >= 1')) == 2
         ),
@@ -177,7 +171,7 @@ def test_every_dashboard_query_returns_series_and_plots(stack, tmp_path):
     assert len(targets) >= 9
 
     # rate() needs two samples of a counter inside its window: a few scrapes after the traffic.
-    launcher.wait_until(
+    wait_until(
         lambda: all(stack.prometheus.query(expr) for _, expr in targets),
         45,
         lambda: f"no series: {[expr for _, expr in targets if not stack.prometheus.query(expr)]}",
@@ -191,11 +185,9 @@ def test_every_dashboard_query_returns_series_and_plots(stack, tmp_path):
 
 
 def test_flower_lists_the_worker_and_the_tasks_it_ran(stack):
-    workers = launcher.wait_until(
-        lambda: _flower_or_none(stack, "/api/workers?refresh=1"), 30, "flower: no worker", step=0.5
-    )
+    workers = wait_until(lambda: _flower_or_none(stack, "/api/workers?refresh=1"), 30, "flower: no worker", step=0.5)
     assert any(name.startswith("celery@") for name in workers)
-    tasks = launcher.wait_until(
+    tasks = wait_until(
         lambda: {
             task["name"]
             for task in (_flower_or_none(stack, "/api/tasks") or {}).values()
@@ -217,9 +209,7 @@ def _flower_or_none(stack: ObservedStack, path: str):
 
 
 def test_beat_heartbeat_is_recent_in_metrics_and_readyz_does_not_warn(stack):
-    last = launcher.wait_until(
-        lambda: stack.prometheus.query("paeshift_beat_last_run_timestamp_seconds"), 30, "no heartbeat"
-    )
+    last = wait_until(lambda: stack.prometheus.query("paeshift_beat_last_run_timestamp_seconds"), 30, "no heartbeat")
     assert time.time() - float(last[0]["value"][1]) < 15  # recover-cache is sent every 3 s
     assert "warnings" not in stack.api.expect(200, "GET", "/readyz")
 
@@ -248,9 +238,7 @@ def test_sentry_receives_a_view_error_a_failed_rebuild_and_beat_check_ins(stack)
                 ]
                 return (view, task) if view and task else None
 
-            view_events, task_events = launcher.wait_until(
-                arrived, 30, lambda: f"events: {_summary(stack.sentry.events())}"
-            )
+            view_events, task_events = wait_until(arrived, 30, lambda: f"events: {_summary(stack.sentry.events())}")
         finally:
             connection.execute("ALTER TABLE ratings_review_away RENAME TO ratings_review")
     cache.close()
@@ -265,7 +253,7 @@ def test_sentry_receives_a_view_error_a_failed_rebuild_and_beat_check_ins(stack)
         statuses = {c["status"] for c in stack.sentry.check_ins() if c["monitor_slug"] == "collect-silk-garbage"}
         return statuses if {"in_progress", "ok"} <= statuses else None
 
-    launcher.wait_until(checked_in, 90, lambda: f"check-ins: {stack.sentry.check_ins()}", step=0.5)
+    wait_until(checked_in, 90, lambda: f"check-ins: {stack.sentry.check_ins()}", step=0.5)
     monitor = next(c for c in stack.sentry.check_ins() if c["monitor_slug"] == "collect-silk-garbage")
     assert monitor["monitor_config"]["schedule"] == {"type": "interval", "value": 1, "unit": "minute"}
 
