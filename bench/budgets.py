@@ -38,8 +38,9 @@ BUDGETS: dict[str, Budget] = {
     "/api/v1/me/jobs/": Budget(cold_queries=3),
 }
 
-# Not API data: the schema and its UI.
-EXCLUDED = {"/api/schema/", "/api/docs/"}
+# Not API data: the schema and its UI; the operator's metrics (404 unless METRICS_TOKEN is set, and read
+# by one scraper every few seconds, not by clients: what a scrape costs is in docs/operations.md).
+EXCLUDED = {"/api/schema/", "/api/docs/", "/metrics"}
 
 
 def budget_for(path: str) -> Budget:

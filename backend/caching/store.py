@@ -53,24 +53,46 @@ UNREACHABLE = ReadResult(None, None, None, reachable=False)
 
 
 class PendingCounters:
-    """Counters kept in process memory and written with the next Redis round trip (no extra trip)."""
+    """Counters kept in process memory and written with the next Redis round trip (no extra trip).
+
+    Keyed by ``(hash key, field)``: the hot caches' ``hc:stats:{ns}`` and any other counter hash a
+    caller keeps in the cache's Redis (the request metrics' ``ops:http``, backend/ops). ``age()`` is
+    how long the oldest unsent count has waited, for callers that bound it with a flush of their own.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: Counter = Counter()
+        self._since: float | None = None  # time.monotonic() of the oldest unsent count
 
-    def add(self, ns: str, field: str, n: int = 1) -> None:
+    def add(self, key: str, field: str, n: int = 1) -> None:
         with self._lock:
-            self._counts[(ns, field)] += n
+            self._counts[(key, field)] += n
+            if self._since is None:
+                self._since = time.monotonic()
 
     def drain(self) -> dict:
         with self._lock:
-            counts, self._counts = self._counts, Counter()
+            counts, self._counts, self._since = self._counts, Counter(), None
         return counts
 
     def restore(self, counts: dict) -> None:
+        if not counts:
+            return
         with self._lock:
             self._counts.update(counts)
+            if self._since is None:
+                self._since = time.monotonic()
+
+    def age(self) -> float:
+        """Seconds the oldest unsent count has waited (0.0 when there is none)."""
+        since = self._since
+        return 0.0 if since is None else time.monotonic() - since
+
+
+def _hincrby_all(pipe, counts: dict) -> None:
+    for (key, field), n in counts.items():
+        pipe.hincrby(key, field, n)
 
 
 pending_counters = PendingCounters()
@@ -216,8 +238,7 @@ class RedisStore:
             pipe.mget(gen_key(ns, key_id), payload_key(ns, key_id), EPOCH_KEY)
             if record_access:
                 pipe.zincrby(f"hc:pop:{ns}", 1, key_id)
-            for (counter_ns, field), n in counts.items():
-                pipe.hincrby(f"hc:stats:{counter_ns}", field, n)
+            _hincrby_all(pipe, counts)
             return pipe.execute()[0]
 
         # A read, though it counts: repeated after a replay, it counts twice (statistics only).
@@ -266,8 +287,7 @@ class RedisStore:
             if latency_ms is not None:
                 pipe.lpush(f"hc:lat:{ns}", round(latency_ms, 3))
                 pipe.ltrim(f"hc:lat:{ns}", 0, LATENCY_WINDOW - 1)
-            for (counter_ns, field), n in counts.items():
-                pipe.hincrby(f"hc:stats:{counter_ns}", field, n)
+            _hincrby_all(pipe, counts)
             pipe.execute()
             return True
 
@@ -356,7 +376,7 @@ class RedisStore:
         self._call(op, None, write=True)
 
     def count(self, ns: str, field: str, n: int = 1) -> None:
-        pending_counters.add(ns, field, n)
+        pending_counters.add(f"hc:stats:{ns}", field, n)
 
     def flush_counters(self) -> None:
         counts = pending_counters.drain()
@@ -365,8 +385,7 @@ class RedisStore:
 
         def op(client):
             pipe = client.pipeline(transaction=False)
-            for (counter_ns, field), n in counts.items():
-                pipe.hincrby(f"hc:stats:{counter_ns}", field, n)
+            _hincrby_all(pipe, counts)
             pipe.execute()
             return True
 

@@ -125,6 +125,7 @@ def _http_rows() -> dict[str, int] | None:
     if ops_store.redis_client() is None:
         with ops_store.local.lock:
             return dict(ops_store.local.http)
+    get_store().flush_counters()  # this process's own unsent counts first (backend/ops/request_metrics.py)
     raw = ops_store.call(lambda client: client.hgetall(ops_store.HTTP_KEY), None, may_probe=True)
     if raw is None:
         return None

@@ -2,13 +2,17 @@
 
 ``RequestMetricsMiddleware`` (outermost, so it sees the final status and the whole time) notes
 each request's route, method, status and duration; when the WSGI server has sent the response and
-closes it (Django's ``request_finished`` signal), the observation goes to Redis in one pipelined
-round trip: two ``HINCRBY`` on the ``ops:http`` hash (the histogram bucket the duration falls in,
-and the sum in microseconds). So the client never waits for it, and while the cache's circuit
-breaker is open nothing is sent at all (the observation is dropped: metrics must not queue up
-behind a dead Redis). Prometheus's multiprocess mode would need a shared directory of mmap files
-on every host and a scrape that reads all of them; Redis is already shared by every process and
-read by the collector (``backend.ops.metrics``).
+closes it (Django's ``request_finished`` signal), the observation becomes two counts on the
+``ops:http`` hash (the histogram bucket the duration falls in, and the sum in microseconds), kept
+in process memory and carried to Redis by the next round trip the process makes anyway (the hot
+store's pending counters: a hot hit stays two round trips, token and payload). So that a process
+serving no hot read does not hold its counts, a request that finds them older than
+``METRICS_FLUSH_INTERVAL`` seconds (default 1) sends them itself, after its response: at most one
+extra round trip per process per interval, whatever the request rate. While Redis is unreachable
+the counts wait in memory and are sent later (one per distinct field, so bounded by the URLconf).
+Prometheus's multiprocess mode would need a shared directory of mmap files on every host and a
+scrape that reads all of them; Redis is already shared by every process and read by the collector
+(``backend.ops.metrics``), which sends its own process's counts before reading.
 
 The route is the URL pattern's name (``request.resolver_match.view_name``, e.g.
 ``payments:payment-list``), never the raw path, so the number of series is bounded by the URLconf;
@@ -19,8 +23,10 @@ import threading
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.signals import request_finished
 
+from backend.caching.store import get_store, pending_counters
 from backend.ops import ops_store
 
 # Histogram bucket upper bounds, in seconds: prometheus_client's defaults for HTTP latencies.
@@ -68,7 +74,8 @@ class RequestMetricsMiddleware:
 
 
 def record(observation: Observation) -> None:
-    """Add one request to the shared counters: one pipelined round trip, none while the breaker is open."""
+    """Add one request to the shared counters: in memory, sent with the process's next round trip
+    (or now, if the oldest unsent count is older than ``METRICS_FLUSH_INTERVAL``)."""
     bucket_field, sum_field = observation.fields()
     micros = round(observation.seconds * 1_000_000)
     if ops_store.redis_client() is None:
@@ -76,14 +83,10 @@ def record(observation: Observation) -> None:
             ops_store.local.http[bucket_field] += 1
             ops_store.local.http[sum_field] += micros
         return
-
-    def op(client):
-        pipe = client.pipeline(transaction=False)
-        pipe.hincrby(ops_store.HTTP_KEY, bucket_field, 1)
-        pipe.hincrby(ops_store.HTTP_KEY, sum_field, micros)
-        pipe.execute()
-
-    ops_store.call(op, None, may_probe=False)
+    pending_counters.add(ops_store.HTTP_KEY, bucket_field, 1)
+    pending_counters.add(ops_store.HTTP_KEY, sum_field, micros)
+    if pending_counters.age() >= settings.METRICS_FLUSH_INTERVAL:
+        get_store().flush_counters()
 
 
 def _flush(**kwargs) -> None:

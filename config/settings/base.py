@@ -497,10 +497,12 @@ READINESS_CACHE_SECONDS = env.float("READINESS_CACHE_SECONDS", default=1.0)
 # /metrics (backend/ops/metrics.py): a collector that reads the counters kept in Redis at scrape
 # time, so every gunicorn worker gives the same answer. Off (404) unless METRICS_TOKEN is set; the
 # scraper then sends `Authorization: Bearer <METRICS_TOKEN>`. Request rate and latency by route
-# come from RequestMetricsMiddleware (one pipelined Redis round trip after each response is sent,
-# none while the cache's breaker is open): outermost but for SecurityMiddleware (and whitenoise in
-# production), so it times everything Django does. docs/operations.md.
+# come from RequestMetricsMiddleware (counts carried to Redis by the process's next round trip, or
+# sent after a response when the oldest has waited METRICS_FLUSH_INTERVAL seconds): outermost but for
+# SecurityMiddleware (and whitenoise in production), so it times everything Django does.
+# docs/operations.md.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_FLUSH_INTERVAL = env.float("METRICS_FLUSH_INTERVAL", default=1.0)
 MIDDLEWARE = [MIDDLEWARE[0], "backend.ops.request_metrics.RequestMetricsMiddleware", *MIDDLEWARE[1:]]
 # /readyz warns `beat_stale` when beat has sent no task for this many seconds (0: no check). Beat's
 # fastest entry runs every CACHE_RECOVERY_PERIOD seconds (backend/ops/beat_heartbeat.py).

@@ -16,6 +16,7 @@ from django.test import override_settings
 from prometheus_client.parser import text_string_to_metric_families
 
 from backend.caching.breaker import breaker_for
+from backend.caching.store import get_store
 from backend.ops import beat_heartbeat, metrics, ops_store
 
 TOKEN = "a-scrape-token-for-tests-only"
@@ -122,27 +123,62 @@ def test_metrics_answers_while_redis_is_down(api_client, own_redis):
 # --- request metrics ----------------------------------------------------------------------------
 
 
+def _changed(server_url: str, before: dict[str, int]) -> dict[str, int]:
+    after = _command_calls(server_url)
+    changed = {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
+    changed.pop("info", None)  # this test's own INFO
+    return changed
+
+
+def _http_counts(server_url: str) -> dict[str, int]:
+    raw = redis.Redis.from_url(server_url).hgetall(ops_store.HTTP_KEY)
+    return {field.decode(): int(value) for field, value in raw.items()}
+
+
 @pytest.mark.redis
-def test_a_request_costs_two_pipelined_hincrby_and_nothing_else(api_client, own_redis):
+@override_settings(METRICS_FLUSH_INTERVAL=60.0)
+def test_a_request_sends_nothing_of_its_own_its_counts_ride_the_next_round_trip(api_client, own_redis):
     api_client.get("/healthz")  # a new pooled connection's first use adds redis-py's health-check PING
+    get_store().flush_counters()
+    before = _command_calls(own_redis.url)
+
+    # when a request is served while its counts are not yet due
+    assert api_client.get("/healthz").status_code == 200
+
+    # then it sent nothing to Redis (a hot hit stays at its own round trips)
+    assert _changed(own_redis.url, before) == {}
+    # and the next round trip the process makes carries them, in the same pipeline
+    get_store().read("profile:user", 1, record_access=False)
+    assert _changed(own_redis.url, before) == {"mget": 1, "hincrby": 2}  # its bucket and its sum
+    assert sum(n for field, n in _http_counts(own_redis.url).items() if field.startswith("healthz|GET|200|")) > 0
+
+
+@pytest.mark.redis
+@override_settings(METRICS_FLUSH_INTERVAL=0.0)
+def test_counts_older_than_the_flush_interval_are_sent_after_the_response(api_client, own_redis):
+    api_client.get("/healthz")
     before = _command_calls(own_redis.url)
 
     assert api_client.get("/healthz").status_code == 200
 
-    after = _command_calls(own_redis.url)
-    changed = {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
-    changed.pop("info", None)  # this test's own INFO
-    assert changed == {"hincrby": 2}
+    assert _changed(own_redis.url, before) == {"hincrby": 2}
 
 
 @pytest.mark.redis
-def test_no_request_metric_is_sent_while_the_breaker_is_open(api_client, own_redis):
-    breaker_for("redis").record_failure(ConnectionError("test"))
+@override_settings(METRICS_FLUSH_INTERVAL=0.0)
+def test_no_request_metric_is_sent_while_the_breaker_is_open_and_none_is_lost(api_client, own_redis):
+    breaker = breaker_for("redis")
+    breaker.record_failure(ConnectionError("test"))
     before = _command_calls(own_redis.url).get("hincrby", 0)
 
     assert api_client.get("/healthz").status_code == 200
 
     assert _command_calls(own_redis.url).get("hincrby", 0) == before
+    # once Redis is trusted again the counts kept meanwhile go out
+    breaker.reset()
+    assert api_client.get("/healthz").status_code == 200
+    assert _http_counts(own_redis.url)["healthz|GET|200|sum_us"] > 0
+    assert sum(n for field, n in _http_counts(own_redis.url).items() if field.startswith("healthz|GET|200|0")) == 2
 
 
 # --- queue depths -------------------------------------------------------------------------------
