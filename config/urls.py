@@ -14,8 +14,11 @@ api_v1 = [
     path("", include("backend.payments.urls")),
     path("", include("backend.ratings.urls")),
     path("", include("backend.caching.urls")),
-    path("", include("backend.perf.urls")),
 ]
+
+# The benchmark's floor (bench/): local, test and benchmark settings install it, production does not.
+if "bench" in settings.INSTALLED_APPS:
+    api_v1.append(path("", include("bench.urls")))
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),
@@ -31,7 +34,6 @@ urlpatterns = [
     path("", include("backend.ratings.legacy_urls")),
 ]
 
-# Developer tools, present only where the settings install them (docs/profiling.md).
 if "silk" in settings.INSTALLED_APPS:
     urlpatterns.insert(0, path("silk/", include("silk.urls", namespace="silk")))
 if "debug_toolbar" in settings.INSTALLED_APPS:

@@ -6,18 +6,13 @@ Fault tests must not stop the machine's shared Redis, so they get their own real
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 
 import redis
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from bench.stack import free_port
 
 
 class RedisServer:
@@ -27,7 +22,7 @@ class RedisServer:
         if binary is None:
             raise RuntimeError("redis-server is not installed (the fault tests need their own Redis)")
         self.binary = binary
-        self.port = _free_port()
+        self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="paeshift-redis-")
         self.process: subprocess.Popen | None = None
         self.options = list(options)

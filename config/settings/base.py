@@ -79,7 +79,6 @@ LOCAL_APPS = [
     "backend.payments",
     "backend.ratings",
     "backend.caching",
-    "backend.perf",
     "backend.ops",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
@@ -486,12 +485,33 @@ AUTH_THROTTLED_VIEWS = frozenset(
 )
 
 # OPS
-# The platform's health probes (backend/ops). Middleware that records or samples requests
-# (silk, say) skips these paths.
-OPS_PATHS = ["/healthz", "/readyz"]
+# The platform's health probes and Prometheus's scrape (backend/ops). Middleware that records or
+# samples requests (silk, say) skips these paths; production does not redirect them to HTTPS.
+OPS_PATHS = ["/healthz", "/readyz", "/metrics"]
 # /readyz remembers each check's outcome this many seconds per process, so anonymous callers
 # cannot multiply the round trips to the database, Redis and the broker (backend/ops/probes.py).
 READINESS_CACHE_SECONDS = env.float("READINESS_CACHE_SECONDS", default=1.0)
+
+# METRICS
+# https://prometheus.github.io/client_python/collector/custom/
+# /metrics (backend/ops/metrics.py): a collector that reads the counters kept in Redis at scrape
+# time, so every gunicorn worker gives the same answer. Off (404) unless METRICS_TOKEN is set; the
+# scraper then sends `Authorization: Bearer <METRICS_TOKEN>`. Request rate and latency by route
+# come from RequestMetricsMiddleware (one pipelined Redis round trip after each response is sent,
+# none while the cache's breaker is open): outermost but for SecurityMiddleware (and whitenoise in
+# production), so it times everything Django does. docs/operations.md.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+MIDDLEWARE = [MIDDLEWARE[0], "backend.ops.request_metrics.RequestMetricsMiddleware", *MIDDLEWARE[1:]]
+# /readyz warns `beat_stale` when beat has sent no task for this many seconds (0: no check). Beat's
+# fastest entry runs every CACHE_RECOVERY_PERIOD seconds (backend/ops/beat_heartbeat.py).
+BEAT_HEARTBEAT_MAX_AGE = env.float("BEAT_HEARTBEAT_MAX_AGE", default=60.0)
+
+# CELERY EVENTS
+# https://docs.celeryq.dev/en/stable/userguide/monitoring.html#events
+# Workers send task events (received, started, succeeded, failed) and clients a task-sent event, so
+# Flower (the Procfile's optional `flower` process) shows every task. docs/operations.md.
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
 
 # PAESHIFT
 # Demo data refuses to load in production settings unless forced.

@@ -1,9 +1,11 @@
 """Test settings: fast hashing, eager tasks unless a test starts a real worker."""
 
 from .base import *  # noqa: F403
-from .base import REST_FRAMEWORK, env
+from .base import INSTALLED_APPS, REST_FRAMEWORK, env
 
 DEBUG = False
+# The measurement tooling (bench/) is tested like the product: the floor view, demo data, the commands.
+INSTALLED_APPS = [*INSTALLED_APPS, "bench"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Throttling is tested explicitly; a generous default keeps other tests from tripping it.
 REST_FRAMEWORK = {

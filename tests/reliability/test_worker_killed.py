@@ -25,16 +25,16 @@ import json
 import os
 import signal
 import time
-from pathlib import Path
 
 import psycopg
 import pytest
 import redis
 
 from backend.caching.payload import servable, stored
+from bench.stack import children, cmdline, proc_stat
 from tests.reliability.processes import ProcfileProcess
 from tests.reliability.test_redis_outage import servable_on
-from tests.stack import proc_stat, wait_until
+from tests.stack import wait_until
 
 pytestmark = [pytest.mark.reliability, pytest.mark.postgres, pytest.mark.redis]
 
@@ -50,23 +50,6 @@ def waiting_backends(connection) -> set[int]:
         ["%payments_payment%"],
     ).fetchall()
     return {pid for (pid,) in rows}
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            stat = proc_stat(int(entry.name))
-            if stat and int(stat[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
 
 
 def stored_profile(cache, user_id: int) -> tuple[bytes, bytes]:

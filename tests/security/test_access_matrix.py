@@ -189,7 +189,7 @@ MATRIX: list[Row] = [
     Row("api/v1/users/<id:user_id>/reviews-given/", "GET", "/api/v1/users/{owner}/reviews-given/", PUBLIC_READ),
     # operations: cache statistics are staff-only; the probes answer everyone without a token
     Row("api/v1/ops/cache/stats/", "GET", "/api/v1/ops/cache/stats/", STAFF_ONLY),
-    # the benchmark's floor (backend/perf): a constant body for any caller with a token
+    # the benchmark's floor (bench/views.py, installed by test settings): a constant body for any caller with a token
     Row("api/v1/ops/floor/", "GET", "/api/v1/ops/floor/", (401, 200, 200, 200)),
     Row("healthz", "GET", "/healthz", PUBLIC_READ),
     Row("readyz", "GET", "/readyz", PUBLIC_READ),
