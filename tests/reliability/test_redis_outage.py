@@ -69,7 +69,7 @@ def test_redis_outage_under_steady_reads_and_writes(fault, database_url, seed, r
     replays = [
         message
         for process in ("web.1", "worker.1")
-        for _, message in stack.messages(process, "backend.caching.outage")
+        for _, message in stack.messages(process, "backend.caching.recovery")
         if message.startswith("cache recovered")
     ]
     figures.update(
@@ -146,7 +146,7 @@ def test_a_write_lost_after_another_process_replayed_the_outage_is_replayed_too(
     beat.send_task("workers.cache.recover_cache", queue="cache")
 
     def replayed() -> bool:
-        messages = stack.messages("worker.1", "backend.caching.outage")
+        messages = stack.messages("worker.1", "backend.caching.recovery")
         return any(message.startswith("cache recovered: 1") for _, message in messages)
 
     wait_until(
