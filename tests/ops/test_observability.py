@@ -155,11 +155,17 @@ def test_prometheus_scrapes_every_series_from_the_running_stack(stack):
     assert float(prometheus.query("paeshift_cachalot_enabled")[0]["value"][1]) == 1
     assert float(prometheus.query("paeshift_cache_breaker_open")[0]["value"][1]) == 0
     assert float(prometheus.query("paeshift_cache_outage_records")[0]["value"][1]) == 0
+
     # Request series are labelled by URL pattern name, never by the raw path.
-    routes = {
-        row["metric"]["route"]: row["metric"]["status"]
-        for row in prometheus.query("paeshift_http_request_duration_seconds_count")
-    }
+    # Like the hits, a process's request counts ride its next Redis round trip (at the latest its first
+    # request after METRICS_FLUSH_INTERVAL): the last request of the traffic shows within a few scrapes.
+    def labelled() -> dict[str, str]:
+        return {
+            row["metric"]["route"]: row["metric"]["status"]
+            for row in prometheus.query("paeshift_http_request_duration_seconds_count")
+        }
+
+    routes = wait_until(lambda: "unmatched" in labelled() and labelled(), 15, lambda: f"routes: {labelled()}", step=0.5)
     assert routes["user-profile"] == "200"
     assert routes["unmatched"] == "404"
     assert not [route for route in routes if "/" in route]
