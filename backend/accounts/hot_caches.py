@@ -1,13 +1,8 @@
 """Hot views of the accounts app: public profiles and private account details."""
 
 from backend.accounts import selectors
-from backend.accounts.models import User
 from backend.accounts.serializers import AccountDetailsOutputSerializer, ProfileOutputSerializer
 from backend.caching.registry import Dependency, HotView, register
-
-
-def _active_user_ids():
-    return User.objects.filter(is_active=True).order_by("id").values_list("id", flat=True).iterator()
 
 
 def build_profile(user_id: int) -> dict | None:
@@ -33,7 +28,7 @@ PROFILE = register(
             Dependency("accounts.Profile", id_fields=("user",)),
             Dependency("ratings.Review", id_fields=("reviewee",)),
         ),
-        all_ids=_active_user_ids,
+        all_ids=selectors.active_user_ids,
     )
 )
 
@@ -47,7 +42,7 @@ ACCOUNT_DETAILS = register(
             Dependency("accounts.AccountDetails", id_fields=("user",)),
             Dependency("payments.Payment", id_fields=("payer", "payee")),
         ),
-        all_ids=_active_user_ids,
+        all_ids=selectors.active_user_ids,
         private=True,
     )
 )

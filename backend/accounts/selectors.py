@@ -1,11 +1,12 @@
 """Reads of users, profiles and account details, each in one query."""
 
+from collections.abc import Iterator
 from decimal import Decimal
 
 from django.db.models import Avg, Count, DecimalField, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from backend.accounts.models import AccountDetails, Profile
+from backend.accounts.models import AccountDetails, Profile, User
 from backend.payments.models import Payment
 from backend.ratings.models import Review
 
@@ -49,3 +50,8 @@ def account_details_get(*, user_id: int) -> AccountDetails | None:
         .filter(user_id=user_id)
         .first()
     )
+
+
+def active_user_ids() -> Iterator[int]:
+    """Ids of active users, ascending, streamed (``iterator()``): what the hot views keyed by user warm."""
+    return User.objects.filter(is_active=True).order_by("id").values_list("id", flat=True).iterator()

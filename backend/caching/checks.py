@@ -8,6 +8,14 @@ would be silently wrong refuses to start instead.
   namespace (a ``HotView`` built but never passed to ``register()``, or a namespace string).
 - ``caching.E003``: the view serves a private hot view (``private=True``) and does not override
   ``check_hot_access``: the cached payload would be served to whoever asks.
+- ``caching.E004``: the view does not override ``get_hot_key_id``: every request would answer 500.
+- ``caching.E005``: the view serves a private hot view from a route whose URL name is not in
+  ``backend.common.private_responses.PRIVATE_URL_NAMES``: its answers (hot hits included) would go out
+  without ``Cache-Control: private, no-store``, so a shared cache on the way could keep them.
+
+Not checked: a view's own ``get()`` that never calls the mixin's (views define ``get`` to document it
+and call ``super().get()``; whether they do is not visible to a check). The checklist's tests catch it
+(docs/architecture.md, "Adding a hot view").
 
 Only views reachable from the URLconf are checked: a class no route serves cannot be wrong in this way.
 """
@@ -19,17 +27,36 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from backend.caching import registry
 from backend.caching.views import HotCachedMixin
+from backend.common.private_responses import PRIVATE_URL_NAMES
 
 
-def _routed_view_classes(patterns, prefix: str = "") -> Iterator[tuple[str, type]]:
-    """(route, view class) of every class-based view the URLconf serves."""
+def _routed_view_classes(patterns, prefix: str = "") -> Iterator[tuple[str, type, str | None]]:
+    """(route, view class, URL name) of every class-based view the URLconf serves."""
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
             yield from _routed_view_classes(pattern.url_patterns, prefix + str(pattern.pattern))
         elif isinstance(pattern, URLPattern):
             view_class = getattr(pattern.callback, "view_class", None)
             if view_class is not None:
-                yield prefix + str(pattern.pattern), view_class
+                yield prefix + str(pattern.pattern), view_class, pattern.name
+
+
+def private_route_errors(view_class: type, route: str, url_name: str | None) -> list[Error]:
+    """``caching.E005`` for one route of a hot view."""
+    hot_view = getattr(view_class, "hot_view", None)
+    if not (issubclass(view_class, HotCachedMixin) and isinstance(hot_view, registry.HotView) and hot_view.private):
+        return []
+    if (url_name or "").removesuffix("-alt") in PRIVATE_URL_NAMES:
+        return []
+    return [
+        Error(
+            f"{view_class.__module__}.{view_class.__qualname__} (route {route!r}, URL name {url_name!r}) serves the "
+            f"private hot view {hot_view.namespace!r}, but its responses are not marked private, no-store.",
+            hint="Add the route's URL name to backend.common.private_responses.PRIVATE_URL_NAMES.",
+            obj=view_class,
+            id="caching.E005",
+        )
+    ]
 
 
 def hot_view_errors(view_class: type, route: str) -> list[Error]:
@@ -76,14 +103,25 @@ def hot_view_errors(view_class: type, route: str) -> list[Error]:
                 id="caching.E003",
             )
         )
+    if view_class.get_hot_key_id is HotCachedMixin.get_hot_key_id:
+        errors.append(
+            Error(
+                f"{name} (route {route!r}) does not say which key a request reads: get_hot_key_id() is not overridden.",
+                hint="Override get_hot_key_id(request, **kwargs) to return the key's id (a path id, request.user.id).",
+                obj=view_class,
+                id="caching.E004",
+            )
+        )
     return errors
 
 
 def check_hot_views(app_configs=None, **kwargs) -> list[Error]:
-    """Every routed hot view: served by the mixin, registered, and access-checked if private."""
+    """Every routed hot view: served by the mixin, registered, keyed, and access-checked and marked
+    ``private, no-store`` if private."""
     errors = []
     seen: set[type] = set()
-    for route, view_class in _routed_view_classes(get_resolver().url_patterns):
+    for route, view_class, url_name in _routed_view_classes(get_resolver().url_patterns):
+        errors.extend(private_route_errors(view_class, route, url_name))
         if view_class not in seen:
             seen.add(view_class)
             errors.extend(hot_view_errors(view_class, route))

@@ -2,16 +2,12 @@
 
 from django.urls import reverse
 
-from backend.accounts.models import User
+from backend.accounts import selectors as user_selectors
 from backend.caching.registry import Dependency, HotView, register
 from backend.common.pagination import first_page
 from backend.ratings import selectors
 from backend.ratings.models import Review
 from backend.ratings.serializers import ReviewOutputSerializer, ReviewSummaryOutputSerializer
-
-
-def _active_user_ids():
-    return User.objects.filter(is_active=True).order_by("id").values_list("id", flat=True).iterator()
 
 
 def build_reviews_received(user_id: int) -> dict | None:
@@ -88,7 +84,7 @@ REVIEWS_RECEIVED = register(
             ),
             Dependency("jobs.Job", fan_out=_reviews_of_completed_job("reviewee_id"), fan_out_when_changed=("title",)),
         ),
-        all_ids=_active_user_ids,
+        all_ids=user_selectors.active_user_ids,
     )
 )
 
@@ -108,6 +104,6 @@ REVIEWS_GIVEN = register(
             ),
             Dependency("jobs.Job", fan_out=_reviews_of_completed_job("reviewer_id"), fan_out_when_changed=("title",)),
         ),
-        all_ids=_active_user_ids,
+        all_ids=user_selectors.active_user_ids,
     )
 )

@@ -22,14 +22,22 @@ from backend.jobs.hot_caches import JOB_DETAIL
 from backend.payments.hot_caches import PAYMENTS
 
 
-def _urlconf(view_class: type) -> types.ModuleType:
+class _Keyed:
+    """What every hot view must say (``caching.E004``): the key a request reads."""
+
+    def get_hot_key_id(self, request, **kwargs) -> int:
+        return kwargs["user_id"]
+
+
+def _urlconf(view_class: type, name: str = "user-payments") -> types.ModuleType:
+    """The view routed under ``name``: by default a URL name the private-response list has."""
     module = types.ModuleType("hot_view_check_urls")
-    module.urlpatterns = [path("broken/<int:user_id>/", view_class.as_view())]
+    module.urlpatterns = [path("broken/<int:user_id>/", view_class.as_view(), name=name)]
     return module
 
 
-def _error_ids(view_class: type) -> list[str]:
-    with override_settings(ROOT_URLCONF=_urlconf(view_class)):
+def _error_ids(view_class: type, name: str = "user-payments") -> list[str]:
+    with override_settings(ROOT_URLCONF=_urlconf(view_class, name)):
         return [error.id for error in check_hot_views()]
 
 
@@ -38,7 +46,7 @@ def test_the_project_s_hot_views_pass():
 
 
 def test_a_correct_hot_view_passes():
-    class Fine(HotCachedMixin, generics.ListAPIView):
+    class Fine(_Keyed, HotCachedMixin, generics.ListAPIView):
         hot_view = PAYMENTS
 
         def check_hot_access(self, request, key_id):
@@ -48,7 +56,7 @@ def test_a_correct_hot_view_passes():
 
 
 def test_mixin_after_a_drf_generic_is_e001():
-    class Uncached(generics.ListAPIView, HotCachedMixin):
+    class Uncached(_Keyed, generics.ListAPIView, HotCachedMixin):
         hot_view = JOB_DETAIL
 
     # The premise: ListAPIView's get serves the route, so the mixin's never runs.
@@ -57,7 +65,7 @@ def test_mixin_after_a_drf_generic_is_e001():
 
 
 def test_mixin_after_a_base_without_get_is_fine():
-    class Served(APIView, HotCachedMixin):
+    class Served(_Keyed, APIView, HotCachedMixin):
         hot_view = JOB_DETAIL
 
     assert Served.get is HotCachedMixin.get
@@ -76,7 +84,7 @@ def test_mixin_after_a_base_without_get_is_fine():
     ids=["string", "unregistered", "copy", "missing"],
 )
 def test_a_view_naming_no_registered_declaration_is_e002(hot_view):
-    class Unregistered(HotCachedMixin, APIView):
+    class Unregistered(_Keyed, HotCachedMixin, APIView):
         pass
 
     Unregistered.hot_view = hot_view
@@ -85,7 +93,7 @@ def test_a_view_naming_no_registered_declaration_is_e002(hot_view):
 
 @pytest.mark.parametrize("hot_view", [PAYMENTS, ACCOUNT_DETAILS], ids=lambda view: view.namespace)
 def test_a_private_hot_view_without_access_check_is_e003(hot_view):
-    class Open(HotCachedMixin, APIView):
+    class Open(_Keyed, HotCachedMixin, APIView):
         pass
 
     Open.hot_view = hot_view
@@ -93,9 +101,29 @@ def test_a_private_hot_view_without_access_check_is_e003(hot_view):
 
 
 def test_manage_py_check_refuses_a_broken_hot_view():
-    class Open(HotCachedMixin, generics.ListAPIView):
+    class Open(_Keyed, HotCachedMixin, generics.ListAPIView):
         hot_view = PAYMENTS
 
     with override_settings(ROOT_URLCONF=_urlconf(Open)), pytest.raises(SystemCheckError) as raised:
         call_command("check")
     assert "caching.E003" in str(raised.value)
+
+
+def test_a_hot_view_that_does_not_say_its_key_is_e004():
+    class Unkeyed(HotCachedMixin, APIView):
+        hot_view = JOB_DETAIL
+
+    assert _error_ids(Unkeyed) == ["caching.E004"]
+
+
+@pytest.mark.parametrize("name", ["my-new-private-list", None], ids=["unlisted", "unnamed"])
+def test_a_private_hot_view_on_a_route_not_marked_private_is_e005(name):
+    class Unmarked(_Keyed, HotCachedMixin, APIView):
+        hot_view = PAYMENTS
+
+        def check_hot_access(self, request, key_id):
+            ensure_owner_or_staff(request.user, key_id)
+
+    assert _error_ids(Unmarked, name) == ["caching.E005"]
+    # a public hot view may take any name
+    assert _error_ids(type("Public", (_Keyed, HotCachedMixin, APIView), {"hot_view": JOB_DETAIL}), name) == []

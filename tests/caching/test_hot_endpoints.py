@@ -25,6 +25,7 @@ from rest_framework.test import APIClient
 
 from backend.accounts import services as account_services
 from backend.accounts.models import User
+from backend.caching import registry
 from backend.caching.store import get_store
 from backend.jobs import services as job_services
 from backend.jobs.models import Application, Job
@@ -221,6 +222,13 @@ def assert_realistic(namespace: str, body: dict, world: World) -> None:
 
 
 # --- 1. cold, then warm --------------------------------------------------------------------------
+
+
+def test_this_table_covers_every_registered_hot_view_and_its_privacy():
+    """A new hot view must be added here (docs/architecture.md, "Adding a hot view", step 6): the
+    tests below then cover its cold and warm reads, its twins and, if private, who may read it."""
+    assert set(PATHS) == set(registry.namespaces())
+    assert {namespace for namespace in registry.namespaces() if registry.get(namespace).private} == PRIVATE
 
 
 @pytest.mark.parametrize(("namespace", "path"), VARIANTS, ids=[f"{ns}:{path}" for ns, path in VARIANTS])

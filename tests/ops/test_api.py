@@ -4,7 +4,6 @@ Failures are real: a Redis URL on a port nothing listens on, a private redis-ser
 stopped, a broker URL that refuses connections, a database the test may not reach.
 """
 
-import socket
 import time
 
 import pytest
@@ -12,14 +11,9 @@ from django.core.cache import cache
 from django.test import override_settings
 
 from backend.caching.breaker import breaker_for
+from bench.stack import free_port
 from config.celery_app import app
 from config.settings.base import redis_cache
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _readiness(response) -> dict:
@@ -30,7 +24,7 @@ def _readiness(response) -> dict:
 @pytest.fixture
 def unreachable_broker():
     previous = app.conf.broker_url
-    app.conf.broker_url = f"redis://127.0.0.1:{_closed_port()}/0"
+    app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
     try:
         yield
     finally:
@@ -92,7 +86,7 @@ def test_readyz_names_the_database_when_it_cannot_be_reached(api_client):
 
 @pytest.mark.django_db
 def test_readyz_names_the_cache_when_redis_does_not_answer(api_client):
-    with override_settings(CACHES={"default": redis_cache(f"redis://127.0.0.1:{_closed_port()}/0")}):
+    with override_settings(CACHES={"default": redis_cache(f"redis://127.0.0.1:{free_port()}/0")}):
         response = api_client.get("/readyz")
 
     assert response.status_code == 503
