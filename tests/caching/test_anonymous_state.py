@@ -3,7 +3,8 @@
 Anonymous requests for random ids on every path that serves a hot view (random cities on the open-jobs
 feed, whose keys are cities), and requests with random tokens, then every key in the cache's Redis
 database is checked against the bound docs/caching.md ("Bounds") gives its kind: a lifetime (TTL) or
-a count. A key of a kind the table does not know fails the test, so a new kind of anonymous state has to be bounded and documented before it ships.
+a count. A key of a kind the table does not know fails the test, so a new kind of anonymous state has
+to be bounded and documented before it ships.
 
 Transactional: cachalot writes to Redis only outside a transaction, as in production.
 """
