@@ -11,7 +11,7 @@ STATIC_MANIFEST := staticfiles/staticfiles.json
 # `make up`'s broker unless CELERY_BROKER_URL is set: RabbitMQ's local default.
 LOCAL_BROKER_URL := amqp://guest:guest@127.0.0.1:5672//
 
-.PHONY: run up up-env test lint format migrate seed venv clean perf-report bench bench-smoke bench-scale
+.PHONY: run up up-env test lint format migrate seed venv clean perf-report bench bench-smoke bench-scale dashboard-png
 
 venv: $(VENV)/.installed
 
@@ -91,6 +91,12 @@ test: lint
 # Regenerates docs/performance.md: every GET endpoint cold and warm against its query budget.
 perf-report: migrate
 	$(BIN)/python manage.py perf_report --markdown docs/performance.md --json docs/performance.json
+
+# Regenerates docs/images/dashboard.png: the Grafana dashboard's queries plotted from the Prometheus that
+# tests/ops/test_observability.py runs against a Procfile stack (needs DATABASE_URL, REDIS_URL and
+# Debian's prometheus package). docs/operations.md.
+dashboard-png: venv
+	DASHBOARD_PNG=docs/images/dashboard.png $(BIN)/python -m pytest -q -p no:cacheprovider tests/ops/test_observability.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles

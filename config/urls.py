@@ -14,8 +14,11 @@ api_v1 = [
     path("", include("backend.payments.urls")),
     path("", include("backend.ratings.urls")),
     path("", include("backend.caching.urls")),
-    path("", include("backend.perf.urls")),
 ]
+
+# The benchmark's floor (bench/): local, test and benchmark settings install it, production does not.
+if "bench" in settings.INSTALLED_APPS:
+    api_v1.append(path("", include("bench.urls")))
 
 # Django tries patterns in order, so the order is by traffic: the API first, then the health probes (polled
 # every few seconds by the platform), the previous system's paths, and last the pages people open (schema,

@@ -1,42 +1,25 @@
-"""The Procfile's processes under honcho, talked to over HTTP: shared by the end-to-end test
-(tests/deployment/test_stack.py) and the reliability tests (tests/reliability/).
+"""The test side of the process stacks (bench/stack.py runs them): the services a test needs, and
+a small HTTP client that sends what the platform's router adds (``X-Forwarded-Proto: https``).
 
-``Honcho`` starts some of the Procfile's process types the way a platform does and collects their
-output line by line (honcho prefixes each line with the process name); ``Api`` is a small HTTP
-client that sends what the platform's router adds (``X-Forwarded-Proto: https``).
+Shared by the end-to-end tests (tests/deployment/) and the reliability tests (tests/reliability/).
 """
 
 import json
 import os
-import re
-import secrets
-import signal
-import socket
 import subprocess
-import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from dataclasses import dataclass, field
 
 import pytest
 
-from config.settings.base import next_redis_db_url
+from bench import stack as process_stack
+from bench.server_timing import parse_server_timing
+from bench.stack import REPO as ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 PASSWORD = "e2e-long-enough-Passw0rd"  # passes the password validators
-READY_TIMEOUT = 60.0
-SHUTDOWN_LIMIT = 30.0  # the platform's SIGKILL comes 30 s after its SIGTERM
-# Variables of the test run that must not leak into the stack's configuration.
-_FOREIGN_PREFIXES = ("DJANGO_", "CELERY_", "HOT_CACHE_", "CACHALOT_", "SILK_", "GUNICORN_", "REDIS_", "CACHE_")
-_FOREIGN_NAMES = {"DATABASE_URL", "PORT", "WEB_CONCURRENCY", "SERVER_TIMING_ENABLED", "REMAP_SIGTERM"}
-LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d (?P<process>\S+)\s*\| (?P<text>.*)$")
-TIMING_ENTRY = re.compile(r'(?P<name>[a-z]+)(?:;dur=[0-9.]+)?(?:;desc="(?P<desc>[^"]*)")?')
 
 
 # --- services ------------------------------------------------------------------------------
@@ -49,54 +32,6 @@ def service_urls() -> tuple[str, str]:
     if not database_url.startswith(("postgres://", "postgresql://")) or not redis_url:
         pytest.skip("needs PostgreSQL and Redis: set DATABASE_URL=postgres://... and REDIS_URL=redis://...")
     return database_url, redis_url
-
-
-def with_path(url: str, path: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def clean_environment() -> dict[str, str]:
-    """This process's environment without the test run's own configuration of the project."""
-    return {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(_FOREIGN_PREFIXES) and name not in _FOREIGN_NAMES
-    }
-
-
-def stack_environment(database_url: str, cache_url: str, port: int, workdir: Path, **extra: str) -> dict[str, str]:
-    """The environment of the stack's processes: production settings, nothing of the test run's own.
-
-    The broker is the next database number of ``cache_url`` unless ``extra`` sets CELERY_BROKER_URL
-    (production requires the variable; its deploy checks refuse that placement, /readyz warns of it).
-    """
-    env = clean_environment()
-    env.update(
-        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-        PYTHONUNBUFFERED="1",
-        PORT=str(port),
-        WEB_CONCURRENCY="2",
-        DJANGO_SETTINGS_MODULE="config.settings.production",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        DATABASE_URL=database_url,
-        REDIS_URL=cache_url,
-        SERVER_TIMING_ENABLED="true",
-        CELERY_BEAT_SCHEDULE_FILE=str(workdir / "celerybeat-schedule"),
-        CELERY_BROKER_URL=next_redis_db_url(cache_url),
-        # The load these stacks serve comes from one address (127.0.0.1): the anonymous limit per client
-        # address (tests/security/test_throttling.py tests it) would answer most of it 429.
-        DJANGO_ANON_THROTTLE_RATE="1000000/min",
-    )
-    env.update(extra)
-    return env
 
 
 def run(command: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
@@ -115,133 +50,6 @@ def wait_until(condition: Callable[[], object], timeout: float, message: str | C
         time.sleep(step)
 
 
-# --- processes -----------------------------------------------------------------------------
-
-
-@dataclass
-class LogLine:
-    at: float  # time.monotonic() when honcho printed it
-    process: str  # "web.1", "worker.1", "beat.1", "system"
-    text: str
-
-    @property
-    def record(self) -> dict | None:
-        """The JSON log record on this line, if it is one."""
-        try:
-            record = json.loads(self.text)
-        except ValueError:
-            return None
-        return record if isinstance(record, dict) else None
-
-
-class Honcho:
-    """``honcho start`` on some of the Procfile's process types, its output collected line by line."""
-
-    def __init__(self, env: dict[str, str], *process_types: str) -> None:
-        self.process = subprocess.Popen(
-            [str(BIN / "honcho"), "-f", "Procfile", "start", *process_types],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            bufsize=1,
-            start_new_session=True,
-        )
-        self.lines: list[LogLine] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        for raw in self.process.stdout:
-            match = LOG_LINE.match(raw.rstrip("\n"))
-            if match:
-                self.lines.append(LogLine(time.monotonic(), match["process"], match["text"]))
-
-    def records(self, process: str) -> list[tuple[float, dict]]:
-        return [(line.at, line.record) for line in list(self.lines) if line.process == process and line.record]
-
-    def tail(self, count: int = 60) -> str:
-        return "\n".join(f"{line.process} | {line.text}" for line in self.lines[-count:])
-
-    def descendants(self) -> dict[int, str]:
-        """Every process below honcho: pid -> its start time (to tell a reused pid apart)."""
-        children: dict[int, list[int]] = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                stat = proc_stat(int(entry.name))
-                if stat:
-                    children.setdefault(int(stat[1]), []).append(int(entry.name))
-        found, todo = {}, [self.process.pid]
-        while todo:
-            for child in children.get(todo.pop(), []):
-                stat = proc_stat(child)
-                if stat:
-                    found[child] = stat[19]
-                    todo.append(child)
-        return found
-
-    def join_reader(self, timeout: float = 5) -> None:
-        self._reader.join(timeout=timeout)
-
-
-def proc_stat(pid: int) -> list[str] | None:
-    """/proc/<pid>/stat from the field after the command name: [state, ppid, ..., starttime at 19]."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return raw[raw.rindex(")") + 2 :].split()
-
-
-def alive(pid: int, started: str) -> bool:
-    stat = proc_stat(pid)
-    return stat is not None and stat[19] == started and stat[0] != "Z"
-
-
-def wait_ready(api: "Api", stack: Honcho, timeout: float = READY_TIMEOUT, worker: str | None = "worker.1") -> None:
-    """Until ``/readyz`` answers 200 with every check ok and (when ``worker`` is given) that worker consumes."""
-    deadline = time.monotonic() + timeout
-    ready = False
-    worker_ready = worker is None
-    while not (ready and worker_ready):
-        assert stack.process.poll() is None, f"honcho exited early:\n{stack.tail()}"
-        assert time.monotonic() < deadline, f"not ready within {timeout}s:\n{stack.tail()}"
-        if not ready:
-            try:
-                reply = api.call("GET", "/readyz")
-                ready = reply.status == 200 and reply.json()["checks"] == {
-                    "database": "ok",
-                    "cache": "ok",
-                    "broker": "ok",
-                }
-            except OSError:
-                pass  # not listening yet
-        if not worker_ready:
-            worker_ready = any(
-                record.get("logger") == "celery.apps.worker" and record.get("message", "").endswith(" ready.")
-                for _, record in stack.records(worker)
-            )
-        time.sleep(0.05)
-
-
-def stop(stack: Honcho) -> tuple[float, list[int]]:
-    """SIGTERM to honcho, as the platform sends it; seconds until every process is gone, and the survivors."""
-    processes = stack.descendants()
-    assert processes, "honcho started no processes"
-    sent = time.monotonic()
-    stack.process.send_signal(signal.SIGTERM)
-    deadline = sent + SHUTDOWN_LIMIT
-    while time.monotonic() < deadline:
-        if stack.process.poll() is not None and not any(alive(pid, started) for pid, started in processes.items()):
-            break
-        time.sleep(0.05)
-    survivors = [pid for pid, started in processes.items() if alive(pid, started)]
-    if stack.process.poll() is None:
-        survivors.append(stack.process.pid)
-    return time.monotonic() - sent, survivors
-
-
 # --- HTTP ----------------------------------------------------------------------------------
 
 
@@ -257,12 +65,7 @@ class Reply:
     @property
     def timing(self) -> dict[str, str | None]:
         """Server-Timing as {name: desc}."""
-        entries = {}
-        for raw in self.headers.get("server-timing", "").split(", "):
-            match = TIMING_ENTRY.fullmatch(raw.strip())
-            if match:
-                entries[match["name"]] = match["desc"]
-        return entries
+        return {name: entry["desc"] for name, entry in parse_server_timing(self.headers.get("server-timing")).items()}
 
 
 class Api:
@@ -299,3 +102,14 @@ class Api:
             body={"email": email, "password": password, "display_name": display_name},
         )
         return body["user"]["id"], body["token"]
+
+
+@dataclass
+class Stack(process_stack.Stack):
+    """The Procfile's processes under honcho (bench/stack.py), with an API client on their port."""
+
+    api: Api = field(init=False)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.api = Api(self.port, timeout=20)

@@ -1,17 +1,18 @@
 """Hot-cache tasks: rebuild one key, refresh the hottest keys ahead of expiry, replay outages.
 
-Tasks take ids, load fresh state and are idempotent: running one twice stores the same payload.
-They run on the ``cache`` queue so warming never waits behind other work.
+The worker's interface to ``backend.caching``, as views are HTTP's: each task takes ids, calls into
+``backend/`` and is idempotent (running one twice stores the same payload). Names are explicit and
+never change (messages queued during a deploy carry them; ``backend.caching.invalidation`` enqueues
+``rebuild_hot_key`` by name); ``CELERY_TASK_ROUTES`` sends them all to the ``cache`` queue, so
+warming never waits behind other work.
 """
 
 import logging
-import time
 
 from celery import shared_task
-from django.conf import settings
 from django.db import DatabaseError
 
-from backend.caching import outage, registry
+from backend.caching import recovery, warming
 from backend.caching.rebuild import rebuild
 from backend.caching.store import get_store
 
@@ -19,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(
+    name="workers.cache.rebuild_hot_key",
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
@@ -30,7 +32,10 @@ logger = logging.getLogger(__name__)
     ignore_result=True,
 )
 def rebuild_hot_key(self, namespace: str, key_id: int, refresh: bool = False) -> bool:
-    """Rebuild one hot key from the database (cachalot off) and store it with its generation."""
+    """Rebuild one hot key from the database (cachalot off) and store it with its generation.
+
+    Returns whether a payload was stored (False: Redis unreachable). Retried on a database error.
+    """
     try:
         payload = rebuild(namespace, int(key_id), measure_latency=not refresh)
     except Exception:
@@ -47,42 +52,24 @@ def rebuild_hot_key(self, namespace: str, key_id: int, refresh: bool = False) ->
     return payload is not None
 
 
-def stale_soon(namespace: str, key_ids: list[int], fraction: float) -> list[int]:
-    """The keys among ``key_ids`` with no servable payload, or one older than ``fraction`` of the TTL."""
-    view = registry.get(namespace)
-    gens, payloads, epoch = get_store().payloads(namespace, key_ids)
-    limit_ms = view.effective_ttl * fraction * 1000
-    now_ms = time.time() * 1000
-    due = []
-    for key_id, gen, payload in zip(key_ids, gens, payloads, strict=True):
-        servable = payload is not None and gen is not None and payload.gen == gen and payload.epoch == epoch
-        if not servable or now_ms - payload.built_ms >= limit_ms:
-            due.append(key_id)
-    return due
-
-
-@shared_task(ignore_result=True, soft_time_limit=30, time_limit=60)
+@shared_task(name="workers.cache.refresh_hot_keys", ignore_result=True, soft_time_limit=30, time_limit=60)
 def refresh_hot_keys() -> dict[str, int]:
-    """Refresh-ahead: rebuild the hottest keys of each namespace before they expire."""
-    enqueued = {}
-    for view in registry.all_views():
-        hottest = get_store().top_keys(view.namespace, settings.HOT_CACHE_REFRESH_TOP_K)
-        due = stale_soon(view.namespace, hottest, settings.HOT_CACHE_REFRESH_FRACTION)
-        for key_id in due:
-            rebuild_hot_key.apply_async((view.namespace, key_id), {"refresh": True})
-        enqueued[view.namespace] = len(due)
-    return enqueued
+    """Refresh-ahead: enqueue a rebuild of each hot key about to expire; returns ``{namespace: enqueued}``."""
+    due = warming.due_for_refresh()
+    for namespace, key_ids in due.items():
+        for key_id in key_ids:
+            rebuild_hot_key.apply_async((namespace, key_id), {"refresh": True})
+    return {namespace: len(key_ids) for namespace, key_ids in due.items()}
 
 
-@shared_task(ignore_result=True, soft_time_limit=20, time_limit=30)
+@shared_task(name="workers.cache.recover_cache", ignore_result=True, soft_time_limit=20, time_limit=30)
 def recover_cache() -> int:
-    """Replay invalidations lost while Redis was unreachable (see backend.caching.outage)."""
-    return outage.recover()
+    """Replay invalidations lost while Redis was unreachable; returns the outage records cleared
+    (``backend.caching.recovery``)."""
+    return recovery.recover()
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="workers.cache.decay_popularity", ignore_result=True)
 def decay_popularity() -> None:
-    """Halve every key's popularity so that yesterday's hot users fade."""
-    get_store().decay_popularity(
-        registry.namespaces(), settings.HOT_CACHE_POPULARITY_DECAY, settings.HOT_CACHE_POPULARITY_KEEP
-    )
+    """Let yesterday's hot keys fade (``backend.caching.warming.decay_popularity``)."""
+    warming.decay_popularity()

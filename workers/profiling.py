@@ -8,7 +8,7 @@ from celery import shared_task
 from backend.observability import silk_housekeeping
 
 
-@shared_task(ignore_result=True, soft_time_limit=120, time_limit=180)
+@shared_task(name="workers.profiling.collect_silk_garbage", ignore_result=True, soft_time_limit=120, time_limit=180)
 def collect_silk_garbage() -> int:
     """``silk_housekeeping.collect_silk_garbage``: how many recorded requests went (0 without silk). Idempotent."""
     return silk_housekeeping.collect_silk_garbage()

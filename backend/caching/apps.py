@@ -1,5 +1,11 @@
+from cachalot.settings import cachalot_settings
 from django.apps import AppConfig
+from django.core import checks as django_checks
 from django.core.signals import setting_changed
+from django.utils.module_loading import autodiscover_modules
+
+from backend.caching.breaker import REDIS, breaker_for
+from backend.common import orm_cache
 
 
 class CachingConfig(AppConfig):
@@ -7,17 +13,17 @@ class CachingConfig(AppConfig):
     label = "caching"
 
     def ready(self) -> None:
+        # Imported here, not at the top: these modules import models (the outage record, the
+        # domain apps' declarations), which the app registry cannot load while it imports apps.py.
+        from backend.caching import checks, invalidation, recovery
+
         # Each app declares its hot views in its own ``hot_caches`` module; importing them
         # registers the declarations, and the signal hooks are connected from the registry.
-        from django.core import checks as django_checks
-        from django.utils.module_loading import autodiscover_modules
-
-        from backend.caching import checks, invalidation
-        from backend.common import orm_cache
-
         autodiscover_modules("hot_caches")
         invalidation.connect_signals()
         django_checks.register(checks.check_hot_views, django_checks.Tags.urls)
+        # The process that saw Redis fail replays lost invalidations the moment it is back.
+        breaker_for(REDIS).on_recovery(recovery.recover)
         orm_cache.install_atomic_guard()
         setting_changed.connect(_reload_cachalot, dispatch_uid="caching:reload_cachalot")
 
@@ -25,9 +31,5 @@ class CachingConfig(AppConfig):
 def _reload_cachalot(setting: str, **kwargs) -> None:
     """cachalot reads its settings once; follow ``override_settings`` in tests and measurements."""
     if setting.startswith("CACHALOT_"):
-        from cachalot.settings import cachalot_settings
-
-        from backend.common import orm_cache
-
         cachalot_settings.reload()
         orm_cache.install_atomic_guard()  # the reload re-patched Atomic without our guard

@@ -4,8 +4,9 @@ django-redis's own ``IGNORE_EXCEPTIONS`` turns a Redis failure into a cache miss
 still waits out its socket timeout, and a failed write (a cachalot table invalidation, say) is
 forgotten. This backend keeps the fail-open behaviour and adds what no library does for us: a
 per-process circuit breaker (calls are skipped while Redis is known to be down), a durable record
-of lost writes (``backend.caching.outage``), replayed when Redis is back, and no reads served while
-an invalidation is lost and not yet replayed (``outage.pending()``: docs/caching.md, "Failures").
+of lost writes (``backend.caching.outage``), replayed when Redis is back (``backend.caching.recovery``),
+and no reads served while an invalidation is lost and not yet replayed (``outage.pending()``:
+docs/caching.md, "Failures"). Each call goes through ``guard.guarded_call``, the hot store's guard too.
 
 The contract: whatever Redis does (refuses connections, never answers, refuses writes when out
 of memory or read-only, or the circuit is open), every public method of django-redis's
@@ -23,7 +24,6 @@ django-redis grows a method without a row. The async ``a*`` methods are Django's
 import contextlib
 import functools
 import inspect
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,14 +32,11 @@ from asgiref.sync import sync_to_async
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django_redis.cache import RedisCache
 from django_redis.client import DefaultClient
-from django_redis.exceptions import ConnectionInterrupted
-from redis.exceptions import LockError, RedisError
+from redis.exceptions import LockError
 
-from backend.caching import outage
-from backend.caching.breaker import breaker_for
+from backend.caching.breaker import REDIS, breaker_for
+from backend.caching.guard import REDIS_FAILURES, Guard, guarded_call
 from backend.observability.meter import count_cache_round_trip
-
-REDIS_FAILURES = (RedisError, ConnectionInterrupted, OSError, socket.timeout)
 
 
 def _not_found(call: dict) -> Any:
@@ -145,88 +142,49 @@ def _arguments(name: str, args: tuple, kwargs: dict) -> dict:
     return bound.arguments
 
 
-class _Guard:
-    """One call to Redis through the breaker; on failure: trip it, record a lost write, fall back.
-
-    A read is not served while an invalidation is pending (``outage.pending()``): it could return
-    what the lost invalidation should have removed (a revoked token's cachalot entry, say), so it
-    is a miss until the outage is replayed. The breaker's half-open probe is still sent (a read is
-    how most processes find Redis back, and its success runs the replay); only its answer is
-    dropped if the replay did not happen.
-    """
-
-    def __init__(self, cache: "ResilientRedisCache", name: str, write: bool) -> None:
-        self.breaker = breaker_for(cache._breaker_name)
-        self.cache, self.name, self.write = cache, name, write
-
-    def skip(self) -> bool:
-        """Whether not to call Redis at all (the breaker's ``allow()`` is asked once, here)."""
-        if not self.breaker.allow():
-            self.lost("skipped: circuit open")
-            return True
-        self.probing = self.breaker.is_open
-        return not self.probing and self.distrusted()
-
-    def distrusted(self) -> bool:
-        return not self.write and outage.pending()
-
-    def lost(self, reason: str) -> None:
-        if self.write:
-            outage.record_lost_write(self.cache._breaker_name, f"{self.name} {reason}")
-
-    def failed(self, exc: BaseException) -> None:
-        self.breaker.record_failure(exc)
-        self.lost(f"failed: {exc}")
-
-    def no_verdict(self) -> None:
-        """The call raised something that is not a Redis failure: a probe leaves the slot to the next caller."""
-        if getattr(self, "probing", False):
-            self.breaker.release_probe()
-
-
 def _guarded(name: str, contract: Contract):
     base = getattr(RedisCache, name)
 
     @functools.wraps(base)
     def method(self, *args, **kwargs):
-        guard = _Guard(self, name, contract.write)
-        if guard.skip():
-            return contract.fallback(_arguments(name, args, kwargs))
-        try:
+        def attempt():
             count_cache_round_trip()  # one command or pipeline each (keys/delete_pattern scan: not on requests)
-            result = base(self, *args, **kwargs)
-            if guard.probing and guard.breaker.record_success():
-                count_cache_round_trip()
-                result = base(self, *args, **kwargs)  # read again after the replay of lost writes
-        except REDIS_FAILURES as exc:
-            guard.failed(exc)
-            return contract.fallback(_arguments(name, args, kwargs))
-        except BaseException:
-            guard.no_verdict()  # incr of a missing key (ValueError), an unpicklable value...
-            raise
-        guard.breaker.record_success()
-        if guard.probing and guard.distrusted():
-            return contract.fallback(_arguments(name, args, kwargs))  # Redis is back, the replay is not
-        return result
+            return base(self, *args, **kwargs)
+
+        return guarded_call(
+            breaker_for(self._breaker_name),
+            attempt,
+            lambda: contract.fallback(_arguments(name, args, kwargs)),
+            write=contract.write,
+            serves=not contract.write,
+            lost_write=name if contract.write else None,
+            alias=self._breaker_name,
+        )
 
     return method
 
 
 def _guarded_iterator(name: str, contract: Contract):
-    """iter_keys and sscan_iter return generators: Redis is called while the caller iterates."""
+    """iter_keys and sscan_iter return generators: Redis is called while the caller iterates, so the
+    guard's steps are taken one by one (``guard.Guard``) instead of through ``guarded_call``."""
     base = getattr(RedisCache, name)
 
     @functools.wraps(base)
     def method(self, *args, **kwargs):
-        guard = _Guard(self, name, contract.write)
-        if guard.skip():
+        guard = Guard(
+            breaker_for(self._breaker_name),
+            serves=not contract.write,
+            lost_write=name if contract.write else None,
+            alias=self._breaker_name,
+        )
+        if not guard.begin():
             return
         items = base(self, *args, **kwargs)
         try:
             if guard.probing:  # the whole answer first: it is dropped if the replay does not happen
                 items = list(items)
-                guard.breaker.record_success()
-                if guard.distrusted():
+                guard.answered()
+                if not guard.trusted():
                     return
             yield from items
         except REDIS_FAILURES as exc:
@@ -235,7 +193,7 @@ def _guarded_iterator(name: str, contract: Contract):
         except BaseException:
             guard.no_verdict()
             raise
-        guard.breaker.record_success()
+        guard.answered()
 
     return method
 
@@ -253,23 +211,13 @@ class ResilientLock:
         self._cache = cache
 
     def _call(self, name: str, fallback: Callable[[], Any], *args, **kwargs):
-        breaker = breaker_for(self._cache._breaker_name)
-        if not breaker.allow():
-            return fallback()
-        try:
-            result = getattr(self._lock, name)(*args, **kwargs)
-        except LockError:
-            breaker.record_success()
-            raise  # redis-py's own answer (not owned, not acquired): Redis did answer
-        except REDIS_FAILURES as exc:
-            breaker.record_failure(exc)
-            return fallback()
-        except BaseException:
-            if breaker.is_open:
-                breaker.release_probe()
-            raise
-        breaker.record_success()
-        return result
+        # A lock is not an invalidation: its loss is not recorded, and nothing it answers is served.
+        return guarded_call(
+            breaker_for(self._cache._breaker_name),
+            lambda: getattr(self._lock, name)(*args, **kwargs),
+            fallback,
+            write=name not in ("locked", "owned"),
+        )
 
     @staticmethod
     def _not_owned() -> Any:
@@ -307,7 +255,7 @@ class ResilientRedisCache(RedisCache):
 
     @property
     def _breaker_name(self) -> str:
-        return "redis"
+        return REDIS
 
     def lock(self, *args, **kwargs) -> ResilientLock:
         return ResilientLock(super().lock(*args, **kwargs), self)  # builds the lock: no Redis call

@@ -7,18 +7,24 @@ one call is let through (half-open); success closes the breaker, failure opens i
 
 A probe whose call raises something other than a Redis failure (django-redis's ``incr`` of a
 missing key raises ``ValueError`` after Redis answered; a value that does not unpickle; a worker's
-soft time limit) gives no verdict on Redis: the guard calls ``release_probe()`` and the next caller
-probes at once. Seen in CI: a rate limit's ``incr`` at the start of a new window took the probe,
-raised ``ValueError``, and the circuit stayed open for another full cooldown. A probe that never
-reports at all (its caller vanished) holds the half-open slot for one more ``cooldown`` only; then
-the next caller probes. Without that expiry one such exception would keep the breaker refusing
-every call for the rest of the process's life.
+soft time limit) gives no verdict on Redis: the guard (``guard.py``) calls ``release_probe()`` and
+the next caller probes at once. Seen in CI: a rate limit's ``incr`` at the start of a new window
+took the probe, raised ``ValueError``, and the circuit stayed open for another full cooldown. A
+probe that never reports at all (its caller vanished) holds the half-open slot for one more
+``cooldown`` only; then the next caller probes. Without that expiry one such exception would keep
+the breaker refusing every call for the rest of the process's life.
+
+What runs when the breaker closes is registered on it (``on_recovery``): the app registers the
+outage replay on the Redis breaker at start-up (``CachingConfig.ready``), so this module knows
+nothing of what recovery means.
 """
 
 import logging
 import threading
 import time
 from collections.abc import Callable
+
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +75,7 @@ class CircuitBreaker:
             self._probe_started = None
         if recovered:
             logger.warning("cache circuit %s closed: Redis answers again", self.name)
-            for callback in self._on_recovery:
-                callback()
+            self.run_recovery()
         return recovered
 
     def release_probe(self) -> None:
@@ -80,7 +85,15 @@ class CircuitBreaker:
             self._probe_started = None
 
     def on_recovery(self, callback: Callable[[], None]) -> None:
-        self._on_recovery.append(callback)
+        """Run ``callback()`` each time the breaker closes after being open (once per registration)."""
+        if callback not in self._on_recovery:
+            self._on_recovery.append(callback)
+
+    def run_recovery(self) -> None:
+        """Run the recovery callbacks now: on closing, and when a process knows it has something to
+        replay although its breaker is closed (``outage``'s checking thread)."""
+        for callback in self._on_recovery:
+            callback()
 
     def reset(self) -> None:
         with self._lock:
@@ -88,18 +101,17 @@ class CircuitBreaker:
             self._probe_started = None
 
 
+REDIS = "redis"  # the breaker in front of the cache's Redis (the hot store and Django's cache API share it)
+BROKER = "broker"  # the breaker in front of the Celery broker, for enqueueing rebuilds
+
 _breakers: dict[str, CircuitBreaker] = {}
+_create_lock = threading.Lock()
 
 
 def breaker_for(name: str) -> CircuitBreaker:
-    from django.conf import settings
-
+    """The process's breaker called ``name``, created with ``CACHE_BREAKER_COOLDOWN`` on first use."""
     if name not in _breakers:
-        breaker = CircuitBreaker(name, cooldown=settings.CACHE_BREAKER_COOLDOWN)
-        if name == "redis":
-            from backend.caching import outage
-
-            # The process that saw Redis fail replays lost invalidations the moment it is back.
-            breaker.on_recovery(outage.recover)
-        _breakers[name] = breaker
+        with _create_lock:
+            if name not in _breakers:
+                _breakers[name] = CircuitBreaker(name, cooldown=settings.CACHE_BREAKER_COOLDOWN)
     return _breakers[name]

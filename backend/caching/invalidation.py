@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from functools import reduce
 
+from celery import current_app
 from django.apps import apps
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
@@ -24,12 +25,15 @@ from django.db.models import CharField, Model, Value
 from django.db.models.signals import post_delete, post_init, post_save
 
 from backend.caching import outage, registry
-from backend.caching.breaker import breaker_for
+from backend.caching.breaker import BROKER, breaker_for
 from backend.caching.store import get_store
 
 logger = logging.getLogger(__name__)
 
 Key = tuple[str, int]
+# The worker's task that rebuilds one key (workers/cache.py), enqueued by its name: backend/ never
+# imports workers/, and the name is what queued messages carry, so it never changes.
+REBUILD_TASK = "workers.cache.rebuild_hot_key"
 _INITIAL = "_hot_cache_initial"
 
 
@@ -153,14 +157,14 @@ def flush(keys: set[Key]) -> None:
 def _enqueue(rebuilds: list[tuple[Key, float | None]]) -> None:
     if not rebuilds or not settings.HOT_CACHE_WORKER_REBUILD:
         return
-    from workers.cache import rebuild_hot_key
-
-    broker = breaker_for("broker")
+    broker = breaker_for(BROKER)
     if not broker.allow():
         return  # the next read of each key builds it; nothing stale can be served
     try:
         for (ns, key_id), countdown in rebuilds:
-            rebuild_hot_key.apply_async((ns, key_id), countdown=countdown)
+            # A signature, not ``send_task``: it runs the registered task, so eager mode
+            # (``CELERY_TASK_ALWAYS_EAGER``, no REDIS_URL) runs the rebuild in this process.
+            current_app.signature(REBUILD_TASK, args=(ns, key_id), countdown=countdown).apply_async()
     except Exception as exc:
         broker.record_failure(exc)
         logger.warning("could not enqueue hot-cache rebuilds (%s); readers will rebuild", exc)

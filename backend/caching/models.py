@@ -5,7 +5,7 @@ class CacheOutage(models.Model):
     """A cache write that could not reach Redis (an invalidation, most likely).
 
     Stored in the database, which outlives both the outage and the process that saw it. While a
-    row exists, entries still in Redis may be stale; recovery (``backend.caching.outage.recover``,
+    row exists, entries still in Redis may be stale; recovery (``backend.caching.recovery.recover``,
     run by beat every few seconds and by the process whose circuit closes) invalidates every hot
     key and every cachalot table, then deletes the rows.
     """

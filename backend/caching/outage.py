@@ -1,27 +1,15 @@
-"""Invalidations that could not be delivered are not forgotten.
+"""Invalidations that could not be delivered are recorded, so that they are not forgotten.
 
-When a cache write fails (Redis down, paused or unreachable, or the circuit open), the process
-records a ``CacheOutage`` row in the database, once per outage, and remembers when it last lost a
-write. ``recover()`` runs when Redis answers again: it bumps the hot caches' epoch (every stored
-payload becomes unservable at once) and invalidates every cachalot table, then deletes the rows.
-Beat runs it every ``CACHE_RECOVERY_PERIOD`` seconds, and the process that saw the outage runs it
-as soon as its circuit closes, so a stale entry cannot outlive the outage by more than a few seconds.
+This module records; ``recovery`` replays. When a cache write fails (Redis down, paused or
+unreachable, or the circuit open), the process records a ``CacheOutage`` row in the database, once
+per outage, and remembers when it last lost a write. The replay (``recovery.recover()``: epoch
+bump, every cachalot table invalidated, rows deleted) runs from beat every
+``CACHE_RECOVERY_PERIOD`` seconds and in the process that saw the outage as soon as its circuit
+closes (registered on the Redis breaker at start-up), so a stale entry cannot outlive the outage by
+more than a few seconds. The rules that make a replay happen once and miss nothing are in
+``recovery``'s docstring.
 
-Two rules make a replay happen once and miss nothing (docs/reliability.md has the failures that
-showed the need for each):
-
-- Replays take turns. The rows are locked (``SELECT ... FOR UPDATE``) while the epoch is bumped and
-  they are deleted, so concurrent replays (several processes whose circuits close together, two
-  beats started by mistake) bump the epoch once; the ones that waited find the rows gone.
-- A process that lost writes replays at its own recovery even when another process has consumed
-  the rows, unless the epoch was bumped after its last lost write. Its circuit stays open for a
-  cooldown after Redis is back, and the writes it skips meanwhile have no row of their own (one
-  per process per outage): without this rule, a payload rebuilt elsewhere after the other
-  process's replay would be served until its TTL. The epoch is a timestamp, so comparing it with
-  the time of the last lost write tells whether a replay came after it; ``CLOCK_SKEW_NS`` allows
-  for hosts whose clocks differ (one bump too many costs a burst of misses, one too few a stale read).
-
-And one rule keeps a half-available Redis (reads answer, writes are refused: a failover, a
+One rule keeps a half-available Redis (reads answer, writes are refused: a failover, a
 read-only replica, ``CLIENT PAUSE ... WRITE``, out of memory) from serving what a lost
 invalidation should have removed: while ``pending()`` is true, no process serves anything it reads
 from the cache (hot payloads, 304s, cachalot's results, everything read through Django's cache API)
@@ -32,6 +20,9 @@ daemon thread of the process on its own connection, so no request ever runs it: 
 free of SQL). That period bounds how long
 another process may still serve an entry after the write that should have removed it was
 acknowledged (the record is written before the acknowledgement); docs/caching.md, "Failures".
+
+Imports only the model and the breaker: the cache backend and the hot store import this module,
+and recovery (which uses the store) imports it too, so the layers stay acyclic.
 """
 
 import logging
@@ -43,9 +34,10 @@ import time
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
-logger = logging.getLogger(__name__)
+from backend.caching.breaker import REDIS, breaker_for
+from backend.caching.models import CacheOutage
 
-CLOCK_SKEW_NS = 1_000_000_000
+logger = logging.getLogger(__name__)
 
 _state = threading.local()
 _recorded = threading.Event()  # this process lost a write that no replay has covered yet
@@ -83,8 +75,6 @@ def record_lost_write(cache_alias: str, reason: str) -> None:
 
 def _insert_record(cache_alias: str, reason: str) -> None:
     global _row_id
-    from backend.caching.models import CacheOutage
-
     with _row_lock:
         if _row_id is not None:
             return
@@ -125,31 +115,28 @@ def _poll_forever() -> None:
     connection is its own (Django's connections are per thread) and is closed when unusable, so a
     database restart costs one failed check.
     """
-    from django.db import connection as own_connection
-
     while True:
         try:
             _poll()
         except Exception:
             logger.exception("cache outage check failed")
         finally:
-            own_connection.close_if_unusable_or_obsolete()
+            connection.close_if_unusable_or_obsolete()  # this thread's own connection
         time.sleep(settings.CACHE_OUTAGE_POLL)
 
 
 def _poll() -> None:
     """Learn whether any process has an outage pending; replay this process's own if it can.
 
-    A process that lost writes usually replays when its circuit closes; this also covers the
+    A process that lost writes usually replays when its circuit closes (the recovery registered on
+    the Redis breaker, run here through ``run_recovery``); this also covers the
     circuit closing by a read while writes are still refused (the replay failed then), and
     recreates this process's record if another process's replay consumed it meanwhile.
     """
     global _polled_at, _recorded_elsewhere, _row_id
-    from backend.caching.models import CacheOutage
-
     _polled_at = time.monotonic()
     if _recorded.is_set() and not connection.in_atomic_block:
-        recover()
+        breaker_for(REDIS).run_recovery()
     try:
         exists = CacheOutage.objects.exists()
     except DatabaseError:
@@ -172,52 +159,22 @@ def reset() -> None:
     _last_lost_ns, _row_id, _polled_at, _recorded_elsewhere = 0, None, -math.inf, False
 
 
-def _replayed_after(moment_ns: int) -> bool:
-    from backend.caching.store import get_store
+def last_lost_write() -> int | None:
+    """Wall-clock time (ns since the epoch) of this process's latest lost write, or None when every
+    write it lost has been covered by a replay."""
+    return _last_lost_ns if _recorded.is_set() else None
 
-    epoch = get_store().epoch()
-    return epoch is not None and int(epoch) > moment_ns + CLOCK_SKEW_NS
+
+def covered(lost_at: int | None) -> None:
+    """A replay (this process's or another's) covered the writes lost up to ``lost_at``
+    (``last_lost_write()`` taken before it): forget them, unless a write was lost since."""
+    if lost_at is None or _last_lost_ns == lost_at:
+        _recorded.clear()
 
 
-def recover() -> int:
-    """Invalidate everything that may have missed an invalidation; returns the outage records cleared.
-
-    Never raises for a database error (it runs from cache calls, whose callers expect a cache
-    answer): the replay is then left to the next attempt.
-    """
+def replayed(lost_at: int | None) -> None:
+    """This process replayed the outage (the records are deleted): forget its record and the
+    other processes' ones, and the writes lost up to ``lost_at``."""
     global _row_id, _recorded_elsewhere
-    from cachalot.api import invalidate as cachalot_invalidate
-
-    from backend.caching.models import CacheOutage
-    from backend.caching.store import get_store
-
-    if getattr(_state, "recovering", False):
-        return 0
-    _state.recovering = True
-    try:
-        lost_at = _last_lost_ns if _recorded.is_set() else None
-        with transaction.atomic():
-            ids = list(CacheOutage.objects.select_for_update().order_by("id").values_list("id", flat=True))
-            lost_here = lost_at is not None and not _replayed_after(lost_at)
-            if not ids and not lost_here:
-                if lost_at is None or _last_lost_ns == lost_at:
-                    _recorded.clear()
-                return 0
-            if not get_store().bump_epoch():
-                return 0  # Redis still refuses writes: try again later
-            cachalot_invalidate()
-            CacheOutage.objects.filter(id__in=ids).delete()
-        _row_id, _recorded_elsewhere = None, False
-        if _last_lost_ns == lost_at or lost_at is None:
-            _recorded.clear()
-        logger.warning(
-            "cache recovered: %d outage record(s) replayed%s",
-            len(ids),
-            "" if ids else " (writes this process lost after the last replay)",
-        )
-        return len(ids)
-    except DatabaseError:
-        logger.exception("cache recovery failed on the database; it will be tried again")
-        return 0
-    finally:
-        _state.recovering = False
+    _row_id, _recorded_elsewhere = None, False
+    covered(lost_at)

@@ -12,8 +12,9 @@ from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.http import parse_etags
 
 from backend.caching import registry
+from backend.caching.payload import Payload, servable
 from backend.caching.rebuild import build_payload, render
-from backend.caching.store import Payload, get_store
+from backend.caching.store import get_store
 
 CONTENT_TYPE = "application/json"
 
@@ -24,10 +25,6 @@ def etag(payload: Payload) -> str:
     changing what it shows (a login's ``last_login``) or an outage's replay rebuilt it unchanged.
     Weak, because the bytes on the wire may be re-encoded (compressed) on the way out."""
     return f'W/"{payload.digest.decode()}"'
-
-
-def _valid(payload: Payload | None, gen: bytes | None, epoch: bytes) -> bool:
-    return payload is not None and gen is not None and payload.gen == gen and payload.epoch == epoch
 
 
 def _none_match(request, tag: str) -> bool:
@@ -65,7 +62,7 @@ def respond(request, namespace: str, key_id: int) -> HttpResponse:
     store = get_store()
 
     result = store.read(namespace, key_id, record_access=True)
-    if _valid(result.payload, result.gen, result.epoch):
+    if servable(result.payload, result.gen, result.epoch):
         store.count(namespace, "hits")
         return _response(request, result.payload, "hit")
 
@@ -80,7 +77,7 @@ def respond(request, namespace: str, key_id: int) -> HttpResponse:
     return _miss(request, view, key_id, result.gen, result.epoch)
 
 
-def _miss(request, view: registry.HotView, key_id: int, gen: bytes | None, epoch: bytes) -> HttpResponse:
+def _miss(request, view: registry.HotView, key_id: int, gen: bytes | None, epoch: bytes | None) -> HttpResponse:
     store = get_store()
     namespace = view.namespace
     locked = store.acquire_lock(namespace, key_id, settings.HOT_CACHE_LOCK_TIMEOUT)
@@ -91,7 +88,7 @@ def _miss(request, view: registry.HotView, key_id: int, gen: bytes | None, epoch
         while time.monotonic() < deadline:
             time.sleep(0.005)
             result = store.read(namespace, key_id, record_access=False)
-            if _valid(result.payload, result.gen, result.epoch):
+            if servable(result.payload, result.gen, result.epoch):
                 return _response(request, result.payload, "miss")
     try:
         if gen is None:

@@ -7,7 +7,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.renderers import JSONRenderer
 
 from backend.caching import registry
-from backend.caching.store import Payload, get_store
+from backend.caching.payload import Payload
+from backend.caching.store import get_store
 from backend.common.orm_cache import cachalot_off
 
 _renderer = JSONRenderer()

@@ -1,215 +1,261 @@
-"""Where hot payloads, generations and counters live: Redis, or an in-process store.
+"""Where hot payloads, generations and counters live: Redis (``RedisStore``), or process memory (``LocalStore``).
 
-Keys (raw Redis keys, outside Django's cache key scheme so that one pipeline can mix them):
+Both implement ``HotStore``, whose docstrings give each method's answer and what it answers when
+Redis is unreachable: down, paused, refusing writes, the circuit open, or (for the reads served to
+clients) not asked because an invalidation is lost and not yet replayed (``outage.pending()``, so
+requests are answered from the database: "bypass"). The rule throughout: a method that reads
+returns ``None`` where Redis did not answer (a generation, an epoch, a whole answer), never a
+made-up value that could pass for one Redis holds; a method that writes returns ``False`` (or
+``None`` for what it would have computed) when nothing was applied. ``LocalStore`` is never
+unreachable. The key layout and the payload format are in ``payload.py``.
 
-- ``hc:{ns}:{id}:g``  generation: a time-based value (ns since the epoch), replaced on every
-  invalidation. Equality is all that matters; being time-based means that a counter lost to
-  eviction is recreated with a value no old payload carries.
-- ``hc:{ns}:{id}:p``  payload: ``b"{epoch}|{gen}|{status}|{built_ms}|{digest}|" + body``. Served only
-  while its generation and epoch are the current ones. ``digest`` (32 hex digits, a hash of the
-  body) is the ETag: computed once when the payload is built, so a hit or a 304 hashes nothing.
-- ``hc:{ns}:{id}:q`` / ``:t``  coalescing markers (leading and trailing rebuild pending).
-- ``hc:{ns}:{id}:l``  short build lock, so concurrent misses do not all hit the database.
-- ``hc:epoch``  bumped after a cache outage: every payload stored before it becomes unservable.
-- ``hc:pop:{ns}``  sorted set of key popularity (decayed by beat); ``hc:stats:{ns}`` counters;
-  ``hc:lat:{ns}`` recent commit-to-warm latencies in ms.
-
-Every Redis call goes through the shared circuit breaker: while Redis is down, reads report a
-miss and writes report failure, instantly. While an invalidation is lost and not yet replayed
-(``outage.pending()``), the read path reports Redis unreachable without asking it, so requests are
-answered from the database ("bypass"): no payload and no 304 that the lost invalidation would have
-made unservable.
+Every Redis call goes through the shared circuit breaker (``guard.guarded_call``), as the cache
+backend's calls do.
 """
 
-import hashlib
-import re
 import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from django.conf import settings
 from django.core.cache import caches
 
-from backend.caching import outage
-from backend.caching.breaker import breaker_for
+from backend.caching.backends import ResilientRedisCache
+from backend.caching.breaker import REDIS, breaker_for
+from backend.caching.guard import guarded_call
+from backend.caching.payload import EPOCH_KEY, NO_EPOCH, Payload, gen_key, marker_key, new_generation, payload_key
 from backend.observability.meter import count_cache_round_trip
 
-EPOCH_KEY = "hc:epoch"
 STAT_FIELDS = ("hits", "misses", "stale_rejects", "rebuilds", "rebuild_failures")
 LATENCY_WINDOW = 1000
 
-
-def gen_key(ns: str, key_id: int) -> str:
-    return f"hc:{ns}:{key_id}:g"
-
-
-def payload_key(ns: str, key_id: int) -> str:
-    return f"hc:{ns}:{key_id}:p"
-
-
-def _marker_key(ns: str, key_id: int, kind: str) -> str:
-    return f"hc:{ns}:{key_id}:{kind}"
-
-
-def new_generation() -> bytes:
-    return str(time.time_ns()).encode()
-
-
-def body_digest(body: bytes) -> bytes:
-    """32 hex digits that change exactly when ``body`` does (BLAKE2b, 128 bits: collisions are not a concern)."""
-    return hashlib.blake2b(body, digest_size=16).hexdigest().encode()
-
-
-_DIGEST = re.compile(rb"[0-9a-f]{32}")
-
-
-@dataclass(frozen=True)
-class Payload:
-    epoch: bytes
-    gen: bytes
-    status: int
-    built_ms: int
-    body: bytes
-    digest: bytes = b""  # computed from ``body`` when not given
-
-    def __post_init__(self) -> None:
-        if not self.digest:
-            object.__setattr__(self, "digest", body_digest(self.body))
-
-    def encode(self) -> bytes:
-        return b"%s|%s|%d|%d|%s|" % (self.epoch, self.gen, self.status, self.built_ms, self.digest) + self.body
-
-    @classmethod
-    def decode(cls, raw: bytes | None) -> "Payload | None":
-        """The payload, or None for nothing or anything else (a payload stored before the digest
-        field existed fails the digest check, so it is a miss and is rebuilt, never misread)."""
-        if not raw:
-            return None
-        try:
-            epoch, gen, status, built_ms, digest, body = raw.split(b"|", 5)
-            if not _DIGEST.fullmatch(digest):
-                return None
-            return cls(epoch, gen, int(status), int(built_ms), body, digest)
-        except ValueError:
-            return None
+T = TypeVar("T")
+Key = tuple[str, int]
 
 
 @dataclass(frozen=True)
 class ReadResult:
+    """One key as read on a request: its generation, the epoch and the stored payload.
+
+    ``reachable=False``: Redis did not answer (or was not asked); then all three are None.
+    """
+
     gen: bytes | None
-    epoch: bytes
+    epoch: bytes | None
     payload: Payload | None
     reachable: bool = True
 
 
+UNREACHABLE = ReadResult(None, None, None, reachable=False)
+
+
 class PendingCounters:
-    """Counters kept in process memory and written with the next Redis round trip (no extra trip)."""
+    """Counters kept in process memory and written with the next Redis round trip (no extra trip).
+
+    Keyed by ``(hash key, field)``: the hot caches' ``hc:stats:{ns}`` and any other counter hash a
+    caller keeps in the cache's Redis (the request metrics' ``ops:http``, backend/ops). ``age()`` is
+    how long the oldest unsent count has waited, for callers that bound it with a flush of their own.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: Counter = Counter()
+        self._since: float | None = None  # time.monotonic() of the oldest unsent count
 
-    def add(self, ns: str, field: str, n: int = 1) -> None:
+    def add(self, key: str, field: str, n: int = 1) -> None:
         with self._lock:
-            self._counts[(ns, field)] += n
+            self._counts[(key, field)] += n
+            if self._since is None:
+                self._since = time.monotonic()
 
     def drain(self) -> dict:
         with self._lock:
-            counts, self._counts = self._counts, Counter()
+            counts, self._counts, self._since = self._counts, Counter(), None
         return counts
 
     def restore(self, counts: dict) -> None:
+        if not counts:
+            return
         with self._lock:
             self._counts.update(counts)
+            if self._since is None:
+                self._since = time.monotonic()
+
+    def age(self) -> float:
+        """Seconds the oldest unsent count has waited (0.0 when there is none)."""
+        since = self._since
+        return 0.0 if since is None else time.monotonic() - since
+
+
+def _hincrby_all(pipe, counts: dict) -> None:
+    for (key, field), n in counts.items():
+        pipe.hincrby(key, field, n)
 
 
 pending_counters = PendingCounters()
 
 
+class HotStore(Protocol):
+    """The hot caches' store. "Unreachable" below: Redis down, paused, refusing the command (out of
+    memory, read-only replica, paused for writes), or skipped because the circuit is open.
+    ``LocalStore`` is never unreachable. Keys and payload format: ``payload.py``."""
+
+    def read(self, ns: str, key_id: int, *, record_access: bool) -> ReadResult:
+        """Generation, epoch (``NO_EPOCH`` before the first bump) and decoded payload (None if absent or
+        malformed) in one round trip; ``record_access`` counts the read towards the key's popularity.
+        Unreachable, or not asked because an invalidation is pending: ``UNREACHABLE``
+        (``reachable=False``, the rest None)."""
+        ...
+
+    def read_generation(self, ns: str, key_id: int) -> tuple[bytes | None, bytes | None]:
+        """``(generation or None if the key has none, epoch)``. Unreachable, or an invalidation
+        pending: ``(None, None)``."""
+        ...
+
+    def ensure_generation(self, ns: str, key_id: int) -> tuple[bytes | None, bytes | None]:
+        """``(generation, epoch)``, the generation created (time-based, ``HOT_CACHE_GENERATION_TTL``)
+        if the key had none. Unreachable: ``(None, None)``."""
+        ...
+
+    def store(self, ns: str, key_id: int, payload: Payload, ttl: float, *, latency_ms: float | None = None) -> bool:
+        """Store ``payload`` for ``ttl`` seconds (a non-200 for ``HOT_CACHE_NOT_FOUND_TTL`` at most, its
+        generation too), keep ``HOT_CACHE_POPULARITY_KEEP`` popular keys per namespace, record
+        ``latency_ms`` (commit-to-warm, ms) if given. True when stored; unreachable: False."""
+        ...
+
+    def acquire_lock(self, ns: str, key_id: int, ttl: float) -> bool | None:
+        """Take the key's build lock for ``ttl`` seconds: True if taken, False if another holder has
+        it. Unreachable: None."""
+        ...
+
+    def release_lock(self, ns: str, key_id: int) -> None:
+        """Release the key's build lock. Returns None; unreachable: None too (the lock expires by its ttl)."""
+        ...
+
+    def bump(self, keys: Iterable[Key], *, window: float) -> tuple[list[Key], list[tuple[Key, float]]] | None:
+        """New generations for ``keys``; returns the rebuilds to enqueue, ``(leading, trailing)``.
+
+        A key whose last leading rebuild is more than ``window`` seconds old gets a leading rebuild,
+        enqueued at once. Otherwise it gets at most one trailing rebuild, due when the window closes:
+        ``trailing`` holds ``(key, seconds_until_due)``. So a burst of writes to one key enqueues two
+        rebuilds, and the last write of the burst is always followed by one. Unreachable: None, and
+        the lost invalidation is recorded for replay (``outage.record_lost_write``)."""
+        ...
+
+    def bump_epoch(self) -> bool:
+        """Set a new epoch (time-based): every payload stored before becomes unservable. True when
+        set; unreachable: False."""
+        ...
+
+    def epoch(self) -> bytes | None:
+        """The current epoch (``NO_EPOCH`` before the first bump). Unreachable: None."""
+        ...
+
+    def top_keys(self, ns: str, k: int) -> list[int]:
+        """The ``k`` most popular key ids of ``ns``, most popular first. Unreachable: ``[]``."""
+        ...
+
+    def payloads(self, ns: str, key_ids: list[int]) -> tuple[list[bytes | None], list[Payload | None], bytes | None]:
+        """``(generations, payloads, epoch)`` for ``key_ids``, in their order, in one round trip (None
+        for a key without one). Unreachable: ``([None] * n, [None] * n, None)``."""
+        ...
+
+    def decay_popularity(self, namespaces: Iterable[str], factor: float, keep: int) -> None:
+        """Multiply every popularity by ``factor``, drop those below 0.01, keep the ``keep`` most
+        popular per namespace. Returns None; unreachable: None (nothing decayed)."""
+        ...
+
+    def count(self, ns: str, field: str, n: int = 1) -> None:
+        """Add ``n`` to a counter of ``ns`` (one of ``STAT_FIELDS``). In process memory until the next
+        round trip carries it (``RedisStore``), so never fails; counts kept while unreachable are sent later."""
+        ...
+
+    def flush_counters(self) -> None:
+        """Send the counters kept in process memory now. Unreachable: None, and they are kept for later."""
+        ...
+
+    def raw_stats(self, namespaces: Iterable[str]) -> dict[str, tuple[dict[str, int], list[float]]]:
+        """``{ns: ({counter: value}, [recent commit-to-warm latencies, ms, newest first])}`` for every
+        namespace asked. Unreachable: ``({}, [])`` for each."""
+        ...
+
+    def reset_stats(self, namespaces: Iterable[str]) -> None:
+        """Zero the counters and latencies of ``namespaces``. Returns None; unreachable: None (not reset)."""
+        ...
+
+    def clear(self) -> None:
+        """Delete everything the hot caches hold (tests, measurements). Returns None; unreachable: None
+        (not cleared)."""
+        ...
+
+
 class RedisStore:
+    """``HotStore`` on the Redis of Django's cache ``alias`` (a ``ResilientRedisCache``)."""
+
     def __init__(self, alias: str = "default") -> None:
         self.alias = alias
-        self.breaker = breaker_for("redis")
+        self.breaker = breaker_for(REDIS)
 
     @property
     def client(self):
         return caches[self.alias].client.get_client(write=True)
 
-    def _run(self, operation: Callable, default, *, lost: bool = False, reason: str = "", serves: bool = False):
-        """``operation(client)`` through the breaker; ``default`` when Redis fails or is skipped.
+    def _call(
+        self,
+        operation: Callable,
+        fallback: T,
+        *,
+        write: bool,
+        serves: bool = False,
+        lost_write: str | None = None,
+    ) -> T:
+        """``operation(client)`` through the breaker (``guard.guarded_call``); ``fallback`` when Redis fails."""
 
-        ``lost``: a failure loses an invalidation (recorded for replay). ``serves``: what the
-        operation reads is served to clients, so it is not asked for (``default``) while an
-        invalidation is pending; a half-open probe is still sent, and its answer dropped unless
-        the replay its success triggers clears the pending state.
-        """
-        if not self.breaker.allow():
-            if lost:
-                outage.record_lost_write(self.alias, f"{reason} skipped: circuit open")
-            return default
-        from backend.caching.backends import REDIS_FAILURES
+        def attempt():
+            count_cache_round_trip()  # one pipeline or command per attempt (Server-Timing)
+            return operation(self.client)
 
-        probing = self.breaker.is_open
-        if serves and not probing and outage.pending():
-            return default
-        try:
-            count_cache_round_trip()  # one pipeline or command per operation (Server-Timing)
-            result = operation(self.client)
-            if probing and self.breaker.record_success():
-                # Redis is back and lost invalidations were just replayed: what the call read
-                # before the replay may be stale, so read again.
-                count_cache_round_trip()
-                result = operation(self.client)
-        except REDIS_FAILURES as exc:
-            self.breaker.record_failure(exc)
-            if lost:
-                outage.record_lost_write(self.alias, f"{reason} failed: {exc}")
-            return default
-        except BaseException:
-            if probing:
-                self.breaker.release_probe()  # no verdict on Redis: the next caller probes now
-            raise
-        self.breaker.record_success()
-        if serves and probing and outage.pending():
-            return default
-        return result
+        return guarded_call(
+            self.breaker,
+            attempt,
+            lambda: fallback,
+            write=write,
+            serves=serves,
+            lost_write=lost_write,
+            alias=self.alias,
+        )
 
     # -- read path ---------------------------------------------------------------------------
 
     def read(self, ns: str, key_id: int, *, record_access: bool) -> ReadResult:
-        """Generation, epoch and payload in one round trip (plus piggybacked counters).
-
-        ``reachable=False`` when Redis fails, or is not asked because an invalidation is pending.
-        """
-        counts = pending_counters.drain()
+        counts = pending_counters.drain()  # piggybacked on this round trip
 
         def op(client):
             pipe = client.pipeline(transaction=False)
             pipe.mget(gen_key(ns, key_id), payload_key(ns, key_id), EPOCH_KEY)
             if record_access:
                 pipe.zincrby(f"hc:pop:{ns}", 1, key_id)
-            for (counter_ns, field), n in counts.items():
-                pipe.hincrby(f"hc:stats:{counter_ns}", field, n)
+            _hincrby_all(pipe, counts)
             return pipe.execute()[0]
 
-        values = self._run(op, None, serves=True)
+        # A read, though it counts: repeated after a replay, it counts twice (statistics only).
+        values = self._call(op, None, write=False, serves=True)
         if values is None:
             pending_counters.restore(counts)
-            return ReadResult(None, b"0", None, reachable=False)
+            return UNREACHABLE
         gen, raw, epoch = values
-        return ReadResult(gen, epoch or b"0", Payload.decode(raw))
+        return ReadResult(gen, epoch or NO_EPOCH, Payload.decode(raw))
 
-    def read_generation(self, ns: str, key_id: int) -> tuple[bytes | None, bytes]:
-        """The key's generation and the epoch (for a 304); no generation while one may be stale."""
-        values = self._run(lambda c: c.mget(gen_key(ns, key_id), EPOCH_KEY), None, serves=True)
+    def read_generation(self, ns: str, key_id: int) -> tuple[bytes | None, bytes | None]:
+        values = self._call(lambda c: c.mget(gen_key(ns, key_id), EPOCH_KEY), None, write=False, serves=True)
         if values is None:
-            return None, b"0"
-        return values[0], values[1] or b"0"
+            return None, None
+        return values[0], values[1] or NO_EPOCH
 
-    def ensure_generation(self, ns: str, key_id: int) -> tuple[bytes | None, bytes]:
-        """The current generation, created (time-based) if there is none."""
+    def ensure_generation(self, ns: str, key_id: int) -> tuple[bytes | None, bytes | None]:
         ttl_ms = int(settings.HOT_CACHE_GENERATION_TTL * 1000)
 
         def op(client):
@@ -218,15 +264,13 @@ class RedisStore:
             pipe.mget(gen_key(ns, key_id), EPOCH_KEY)
             return pipe.execute()[1]
 
-        values = self._run(op, None)
+        # Creating a missing generation is idempotent: a read as far as repeating it goes.
+        values = self._call(op, None, write=False)
         if values is None:
-            return None, b"0"
-        return values[0], values[1] or b"0"
+            return None, None
+        return values[0], values[1] or NO_EPOCH
 
     def store(self, ns: str, key_id: int, payload: Payload, ttl: float, *, latency_ms: float | None = None) -> bool:
-        """Store ``payload`` for ``ttl`` seconds (a 404 for ``HOT_CACHE_NOT_FOUND_TTL`` at most, its
-        generation too) and keep the namespace's popularity set to ``HOT_CACHE_POPULARITY_KEEP``
-        members: what a stream of requests for ids that do not exist can leave behind is bounded."""
         counts = pending_counters.drain()
         found = payload.status == 200
         ttl_ms = int((ttl if found else min(ttl, settings.HOT_CACHE_NOT_FOUND_TTL)) * 1000)
@@ -243,34 +287,25 @@ class RedisStore:
             if latency_ms is not None:
                 pipe.lpush(f"hc:lat:{ns}", round(latency_ms, 3))
                 pipe.ltrim(f"hc:lat:{ns}", 0, LATENCY_WINDOW - 1)
-            for (counter_ns, field), n in counts.items():
-                pipe.hincrby(f"hc:stats:{counter_ns}", field, n)
+            _hincrby_all(pipe, counts)
             pipe.execute()
             return True
 
-        stored = self._run(op, False)
+        stored = self._call(op, False, write=True)
         if not stored:
             pending_counters.restore(counts)
         return stored
 
     def acquire_lock(self, ns: str, key_id: int, ttl: float) -> bool | None:
-        """True if acquired, False if someone else holds it, None if Redis is unreachable."""
-        return self._run(lambda c: bool(c.set(_marker_key(ns, key_id, "l"), b"1", nx=True, px=int(ttl * 1000))), None)
+        key, ttl_ms = marker_key(ns, key_id, "l"), int(ttl * 1000)
+        return self._call(lambda c: bool(c.set(key, b"1", nx=True, px=ttl_ms)), None, write=True)
 
     def release_lock(self, ns: str, key_id: int) -> None:
-        self._run(lambda c: c.delete(_marker_key(ns, key_id, "l")), None)
+        self._call(lambda c: c.delete(marker_key(ns, key_id, "l")), None, write=True)
 
     # -- write path --------------------------------------------------------------------------
 
-    def bump(self, keys: Iterable[tuple[str, int]], *, window: float) -> tuple[list, list] | None:
-        """New generations for ``keys``; returns the rebuilds to enqueue: (leading, trailing).
-
-        A key whose last leading rebuild is more than ``window`` seconds old gets a leading
-        rebuild, enqueued at once. Otherwise it gets at most one trailing rebuild, due when the
-        window closes: ``trailing`` holds ``(key, seconds_until_due)``. So a burst of writes to
-        one key enqueues two rebuilds, and the last write of the burst is always followed by one.
-        ``None`` means Redis was unreachable (the loss is recorded for replay).
-        """
+    def bump(self, keys: Iterable[Key], *, window: float) -> tuple[list[Key], list[tuple[Key, float]]] | None:
         keys = list(dict.fromkeys(keys))
         gen_ttl_ms = int(settings.HOT_CACHE_GENERATION_TTL * 1000)
         window_ms = max(1, int(window * 1000))
@@ -279,8 +314,8 @@ class RedisStore:
             pipe = client.pipeline(transaction=False)
             for ns, key_id in keys:
                 pipe.set(gen_key(ns, key_id), new_generation(), px=gen_ttl_ms)
-                pipe.set(_marker_key(ns, key_id, "q"), b"1", nx=True, px=window_ms)
-                pipe.pttl(_marker_key(ns, key_id, "q"))
+                pipe.set(marker_key(ns, key_id, "q"), b"1", nx=True, px=window_ms)
+                pipe.pttl(marker_key(ns, key_id, "q"))
             results = pipe.execute()
             leading, waiting = [], []
             for index, key in enumerate(keys):
@@ -294,40 +329,39 @@ class RedisStore:
                 count_cache_round_trip()  # a second pipeline in the same operation
                 pipe = client.pipeline(transaction=False)
                 for (ns, key_id), remaining_ms in waiting:
-                    pipe.set(_marker_key(ns, key_id, "t"), b"1", nx=True, px=remaining_ms)
+                    pipe.set(marker_key(ns, key_id, "t"), b"1", nx=True, px=remaining_ms)
                 for (key, remaining_ms), first in zip(waiting, pipe.execute(), strict=True):
                     if first:
                         trailing.append((key, remaining_ms / 1000))
             return leading, trailing
 
-        return self._run(op, None, lost=True, reason="invalidation")
+        return self._call(op, None, write=True, lost_write="invalidation")
 
     def bump_epoch(self) -> bool:
-        return bool(self._run(lambda c: c.set(EPOCH_KEY, new_generation()), False))
+        return bool(self._call(lambda c: c.set(EPOCH_KEY, new_generation()), False, write=True))
 
     def epoch(self) -> bytes | None:
-        """The current epoch (``b"0"`` before the first bump); None if Redis is unreachable."""
-        return self._run(lambda c: c.get(EPOCH_KEY) or b"0", None)
+        return self._call(lambda c: c.get(EPOCH_KEY) or NO_EPOCH, None, write=False)
 
     # -- warming and statistics -------------------------------------------------------------
 
     def top_keys(self, ns: str, k: int) -> list[int]:
-        members = self._run(lambda c: c.zrevrange(f"hc:pop:{ns}", 0, k - 1), [])
+        members = self._call(lambda c: c.zrevrange(f"hc:pop:{ns}", 0, k - 1), [], write=False)
         return [int(m) for m in members]
 
-    def payloads(self, ns: str, key_ids: list[int]) -> tuple[list[bytes | None], list[Payload | None], bytes]:
+    def payloads(self, ns: str, key_ids: list[int]) -> tuple[list[bytes | None], list[Payload | None], bytes | None]:
+        n = len(key_ids)
         if not key_ids:
-            return [], [], b"0"
+            return [], [], self.epoch()
 
         def op(client):
             keys = [gen_key(ns, i) for i in key_ids] + [payload_key(ns, i) for i in key_ids] + [EPOCH_KEY]
             return client.mget(keys)
 
-        values = self._run(op, None)
+        values = self._call(op, None, write=False)
         if values is None:
-            return [None] * len(key_ids), [None] * len(key_ids), b"0"
-        n = len(key_ids)
-        return values[:n], [Payload.decode(v) for v in values[n : 2 * n]], values[-1] or b"0"
+            return [None] * n, [None] * n, None
+        return values[:n], [Payload.decode(v) for v in values[n : 2 * n]], values[-1] or NO_EPOCH
 
     def decay_popularity(self, namespaces: Iterable[str], factor: float, keep: int) -> None:
         def op(client):
@@ -339,10 +373,10 @@ class RedisStore:
                 pipe.zremrangebyrank(key, 0, -(keep + 1))
             pipe.execute()
 
-        self._run(op, None)
+        self._call(op, None, write=True)
 
     def count(self, ns: str, field: str, n: int = 1) -> None:
-        pending_counters.add(ns, field, n)
+        pending_counters.add(f"hc:stats:{ns}", field, n)
 
     def flush_counters(self) -> None:
         counts = pending_counters.drain()
@@ -351,15 +385,14 @@ class RedisStore:
 
         def op(client):
             pipe = client.pipeline(transaction=False)
-            for (counter_ns, field), n in counts.items():
-                pipe.hincrby(f"hc:stats:{counter_ns}", field, n)
+            _hincrby_all(pipe, counts)
             pipe.execute()
             return True
 
-        if not self._run(op, False):
+        if not self._call(op, False, write=True):
             pending_counters.restore(counts)
 
-    def raw_stats(self, namespaces: Iterable[str]) -> dict[str, tuple[dict, list[float]]]:
+    def raw_stats(self, namespaces: Iterable[str]) -> dict[str, tuple[dict[str, int], list[float]]]:
         self.flush_counters()
         namespaces = list(namespaces)
 
@@ -370,7 +403,7 @@ class RedisStore:
                 pipe.lrange(f"hc:lat:{ns}", 0, -1)
             return pipe.execute()
 
-        values = self._run(op, None) or [{}, []] * len(namespaces)
+        values = self._call(op, None, write=False) or [{}, []] * len(namespaces)
         result = {}
         for i, ns in enumerate(namespaces):
             counters = {k.decode(): int(v) for k, v in values[2 * i].items()}
@@ -380,7 +413,7 @@ class RedisStore:
     def reset_stats(self, namespaces: Iterable[str]) -> None:
         pending_counters.drain()
         keys = [k for ns in namespaces for k in (f"hc:stats:{ns}", f"hc:lat:{ns}")]
-        self._run(lambda c: c.delete(*keys), None)
+        self._call(lambda c: c.delete(*keys), None, write=True)
 
     def clear(self) -> None:
         def op(client):
@@ -388,11 +421,11 @@ class RedisStore:
                 client.unlink(key)
 
         pending_counters.drain()
-        self._run(op, None)
+        self._call(op, None, write=True)
 
 
 class LocalStore:
-    """The embedded default: the same semantics in process memory (one process, no Redis)."""
+    """``HotStore`` in process memory: the embedded default (one process, no Redis), never unreachable."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -423,15 +456,15 @@ class LocalStore:
                 self._popularity[ns][key_id] += 1
             return ReadResult(
                 self._get(gen_key(ns, key_id)),
-                self._get(EPOCH_KEY) or b"0",
+                self._get(EPOCH_KEY) or NO_EPOCH,
                 Payload.decode(self._get(payload_key(ns, key_id))),
             )
 
-    def read_generation(self, ns: str, key_id: int) -> tuple[bytes | None, bytes]:
+    def read_generation(self, ns: str, key_id: int) -> tuple[bytes | None, bytes | None]:
         with self._lock:
-            return self._get(gen_key(ns, key_id)), self._get(EPOCH_KEY) or b"0"
+            return self._get(gen_key(ns, key_id)), self._get(EPOCH_KEY) or NO_EPOCH
 
-    def ensure_generation(self, ns: str, key_id: int) -> tuple[bytes | None, bytes]:
+    def ensure_generation(self, ns: str, key_id: int) -> tuple[bytes | None, bytes | None]:
         with self._lock:
             self._set(gen_key(ns, key_id), new_generation(), settings.HOT_CACHE_GENERATION_TTL, nx=True)
             return self.read_generation(ns, key_id)
@@ -454,24 +487,24 @@ class LocalStore:
                 del samples[LATENCY_WINDOW:]
         return True
 
-    def acquire_lock(self, ns: str, key_id: int, ttl: float) -> bool:
+    def acquire_lock(self, ns: str, key_id: int, ttl: float) -> bool | None:
         with self._lock:
-            return self._set(_marker_key(ns, key_id, "l"), b"1", ttl, nx=True)
+            return self._set(marker_key(ns, key_id, "l"), b"1", ttl, nx=True)
 
     def release_lock(self, ns: str, key_id: int) -> None:
         with self._lock:
-            self._data.pop(_marker_key(ns, key_id, "l"), None)
+            self._data.pop(marker_key(ns, key_id, "l"), None)
 
-    def bump(self, keys: Iterable[tuple[str, int]], *, window: float) -> tuple[list, list]:
+    def bump(self, keys: Iterable[Key], *, window: float) -> tuple[list[Key], list[tuple[Key, float]]]:
         leading, trailing = [], []
         with self._lock:
             for ns, key_id in dict.fromkeys(keys):
                 self._set(gen_key(ns, key_id), new_generation(), settings.HOT_CACHE_GENERATION_TTL)
-                if self._set(_marker_key(ns, key_id, "q"), b"1", window, nx=True):
+                if self._set(marker_key(ns, key_id, "q"), b"1", window, nx=True):
                     leading.append((ns, key_id))
                     continue
-                remaining = max(0.001, self._data[_marker_key(ns, key_id, "q")][1] - time.monotonic())
-                if self._set(_marker_key(ns, key_id, "t"), b"1", remaining, nx=True):
+                remaining = max(0.001, self._data[marker_key(ns, key_id, "q")][1] - time.monotonic())
+                if self._set(marker_key(ns, key_id, "t"), b"1", remaining, nx=True):
                     trailing.append(((ns, key_id), remaining))
         return leading, trailing
 
@@ -480,19 +513,19 @@ class LocalStore:
             self._set(EPOCH_KEY, new_generation(), None)
         return True
 
-    def epoch(self) -> bytes:
+    def epoch(self) -> bytes | None:
         with self._lock:
-            return self._get(EPOCH_KEY) or b"0"
+            return self._get(EPOCH_KEY) or NO_EPOCH
 
     def top_keys(self, ns: str, k: int) -> list[int]:
         with self._lock:
             return [key_id for key_id, _ in self._popularity[ns].most_common(k)]
 
-    def payloads(self, ns: str, key_ids: list[int]) -> tuple[list[bytes | None], list[Payload | None], bytes]:
+    def payloads(self, ns: str, key_ids: list[int]) -> tuple[list[bytes | None], list[Payload | None], bytes | None]:
         with self._lock:
             gens = [self._get(gen_key(ns, i)) for i in key_ids]
             payloads = [Payload.decode(self._get(payload_key(ns, i))) for i in key_ids]
-            return gens, payloads, self._get(EPOCH_KEY) or b"0"
+            return gens, payloads, self._get(EPOCH_KEY) or NO_EPOCH
 
     def decay_popularity(self, namespaces: Iterable[str], factor: float, keep: int) -> None:
         with self._lock:
@@ -507,7 +540,7 @@ class LocalStore:
     def flush_counters(self) -> None:
         return None
 
-    def raw_stats(self, namespaces: Iterable[str]) -> dict[str, tuple[dict, list[float]]]:
+    def raw_stats(self, namespaces: Iterable[str]) -> dict[str, tuple[dict[str, int], list[float]]]:
         with self._lock:
             return {ns: (dict(self._stats[ns]), list(self._latency[ns])) for ns in namespaces}
 
@@ -529,10 +562,8 @@ _local_store = LocalStore()
 _redis_stores: dict[str, RedisStore] = {}
 
 
-def get_store(alias: str = "default"):
-    """The Redis store when the cache is Redis, else the in-process store."""
-    from backend.caching.backends import ResilientRedisCache
-
+def get_store(alias: str = "default") -> HotStore:
+    """The Redis store when Django's cache ``alias`` is Redis (``ResilientRedisCache``), else the in-process store."""
     if isinstance(caches[alias], ResilientRedisCache):
         if alias not in _redis_stores:
             _redis_stores[alias] = RedisStore(alias)

@@ -6,4 +6,6 @@ class OpsConfig(AppConfig):
     label = "ops"
 
     def ready(self) -> None:
-        from backend.ops import checks  # noqa: F401 (registers the deployment checks)
+        from backend.ops import beat_heartbeat, checks  # noqa: F401 (checks registers the deployment checks)
+
+        beat_heartbeat.connect()

@@ -1,20 +1,26 @@
-"""Health endpoints for the platform's probes: liveness and readiness.
+"""Operator endpoints: the platform's probes (liveness, readiness) and Prometheus's ``/metrics``.
 
 Both take no authentication (so no token query), are never throttled and never touch the hot
 caches. ``settings.OPS_PATHS`` lists them for middleware that must leave them alone.
 """
 
 import logging
+import secrets
 
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from prometheus_client.exposition import choose_encoder
+from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.ops import broker_placement, probes
+from backend.ops import beat_heartbeat, broker_placement, metrics, probes
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +63,9 @@ _ReadinessSerializer = inline_serializer(
             help_text=(
                 "Present only when something is wrong that does not stop this process from serving: "
                 "`broker_evicts` (the broker's Redis server may evict queued tasks), `broker_shares_cache_server` "
-                "(the broker is on the cache's Redis server). `check --deploy` fails the release for the same."
+                "(the broker is on the cache's Redis server; `check --deploy` fails the release for these two), "
+                "`beat_stale` (Celery beat has sent no task for `BEAT_HEARTBEAT_MAX_AGE` seconds: refresh-ahead "
+                "and outage replay are not running)."
             ),
         ),
     },
@@ -79,11 +87,13 @@ class LivenessView(_ProbeView):
 
 
 def _warnings() -> list[str]:
-    try:
-        return broker_placement.readiness_warnings()
-    except Exception as exc:  # a probe must answer whatever the check does
-        logger.warning("broker placement check failed: %r", exc)
-        return []
+    found = []
+    for check in (broker_placement.readiness_warnings, beat_heartbeat.readiness_warnings):
+        try:
+            found += check()
+        except Exception as exc:  # a probe must answer whatever the check does
+            logger.warning("readiness warning check %s failed: %r", check.__module__, exc)
+    return found
 
 
 class ReadinessView(_ProbeView):
@@ -92,7 +102,7 @@ class ReadinessView(_ProbeView):
     200 when all three did; 503 otherwise, with `status: failed` and each failing part marked
     `failed` in `checks` (details go to the server's log, not to the caller). Send traffic to
     this process only while it answers 200. `warnings` lists what is wrong without stopping this
-    process from serving (the broker where it can be evicted); alert on it.
+    process from serving (the broker where it can be evicted, a beat that stopped); alert on it.
     """
 
     @extend_schema(
@@ -122,3 +132,50 @@ class ReadinessView(_ProbeView):
             body,
             status=status.HTTP_200_OK if ready else status.HTTP_503_SERVICE_UNAVAILABLE,
         )
+
+
+class MetricsTokenAuthentication(BaseAuthentication):
+    """``Authorization: Bearer <METRICS_TOKEN>`` (RFC 6750), compared in constant time.
+
+    Authenticates no user (the scraper is not one): ``request.auth`` is the token's name.
+    """
+
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = get_authorization_header(request).split()
+        if not header or header[0].decode("latin-1").lower() != self.keyword.lower():
+            return None
+        if len(header) != 2 or not secrets.compare_digest(header[1], settings.METRICS_TOKEN.encode()):
+            raise exceptions.AuthenticationFailed("Invalid metrics token.")
+        return AnonymousUser(), "metrics"
+
+    def authenticate_header(self, request) -> str:
+        return f'{self.keyword} realm="metrics"'
+
+
+class HasMetricsToken(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return request.auth == "metrics"
+
+
+class MetricsView(_ProbeView):
+    """Prometheus metrics (text exposition format), for the operator's Prometheus, not for API clients.
+
+    Off (404, the API's error body) unless the server has `METRICS_TOKEN` set; then the scraper sends
+    `Authorization: Bearer <METRICS_TOKEN>`, and anything else is a 401 with `WWW-Authenticate: Bearer`.
+    What each series means: docs/operations.md.
+    """
+
+    authentication_classes = [MetricsTokenAuthentication]
+    permission_classes = [HasMetricsToken]
+
+    def initial(self, request, *args, **kwargs):
+        if not settings.METRICS_TOKEN:
+            raise exceptions.NotFound()
+        super().initial(request, *args, **kwargs)
+
+    @extend_schema(exclude=True)
+    def get(self, request):
+        encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+        return HttpResponse(encoder(metrics.exposition_registry()), content_type=content_type)

@@ -79,7 +79,6 @@ LOCAL_APPS = [
     "backend.payments",
     "backend.ratings",
     "backend.caching",
-    "backend.perf",
     "backend.ops",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
@@ -347,7 +346,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_IMPORTS = ("workers.cache", "workers.profiling")
-CELERY_TASK_ROUTES = {"workers.cache.*": {"queue": "cache"}, "workers.profiling.*": {"queue": "default"}}
+# Routes by task name (the names are fixed in workers/, so messages queued during a deploy still
+# resolve): cache work on the `cache` queue, so warming never waits behind other work.
+CELERY_TASK_ROUTES = {
+    "workers.cache.rebuild_hot_key": {"queue": "cache"},
+    "workers.cache.refresh_hot_keys": {"queue": "cache"},
+    "workers.cache.recover_cache": {"queue": "cache"},
+    "workers.cache.decay_popularity": {"queue": "cache"},
+    "workers.profiling.collect_silk_garbage": {"queue": "default"},
+}
 CELERY_BEAT_SCHEDULE = {
     "refresh-hot-keys": {"task": "workers.cache.refresh_hot_keys", "schedule": HOT_CACHE_REFRESH_PERIOD},
     "recover-cache": {"task": "workers.cache.recover_cache", "schedule": CACHE_RECOVERY_PERIOD},
@@ -478,12 +485,35 @@ AUTH_THROTTLED_VIEWS = frozenset(
 )
 
 # OPS
-# The platform's health probes (backend/ops). Middleware that records or samples requests
-# (silk, say) skips these paths.
-OPS_PATHS = ["/healthz", "/readyz"]
+# The platform's health probes and Prometheus's scrape (backend/ops). Middleware that records or
+# samples requests (silk, say) skips these paths; production does not redirect them to HTTPS.
+OPS_PATHS = ["/healthz", "/readyz", "/metrics"]
 # /readyz remembers each check's outcome this many seconds per process, so anonymous callers
 # cannot multiply the round trips to the database, Redis and the broker (backend/ops/probes.py).
 READINESS_CACHE_SECONDS = env.float("READINESS_CACHE_SECONDS", default=1.0)
+
+# METRICS
+# https://prometheus.github.io/client_python/collector/custom/
+# /metrics (backend/ops/metrics.py): a collector that reads the counters kept in Redis at scrape
+# time, so every gunicorn worker gives the same answer. Off (404) unless METRICS_TOKEN is set; the
+# scraper then sends `Authorization: Bearer <METRICS_TOKEN>`. Request rate and latency by route
+# come from RequestMetricsMiddleware (counts carried to Redis by the process's next round trip, or
+# sent after a response when the oldest has waited METRICS_FLUSH_INTERVAL seconds): outermost but for
+# SecurityMiddleware (and whitenoise in production), so it times everything Django does.
+# docs/operations.md.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_FLUSH_INTERVAL = env.float("METRICS_FLUSH_INTERVAL", default=1.0)
+MIDDLEWARE = [MIDDLEWARE[0], "backend.ops.request_metrics.RequestMetricsMiddleware", *MIDDLEWARE[1:]]
+# /readyz warns `beat_stale` when beat has sent no task for this many seconds (0: no check). Beat's
+# fastest entry runs every CACHE_RECOVERY_PERIOD seconds (backend/ops/beat_heartbeat.py).
+BEAT_HEARTBEAT_MAX_AGE = env.float("BEAT_HEARTBEAT_MAX_AGE", default=60.0)
+
+# CELERY EVENTS
+# https://docs.celeryq.dev/en/stable/userguide/monitoring.html#events
+# Workers send task events (received, started, succeeded, failed) and clients a task-sent event, so
+# Flower (the Procfile's optional `flower` process) shows every task. docs/operations.md.
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
 
 # PAESHIFT
 # Demo data refuses to load in production settings unless forced.

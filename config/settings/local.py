@@ -6,6 +6,10 @@ from .base import BASE_DIR, INSTALLED_APPS, MIDDLEWARE, env, with_silk_middlewar
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 SERVER_TIMING_ENABLED = env.bool("SERVER_TIMING_ENABLED", default=True)
 
+# The measurement tooling (bench/): demo data for `make run`, the benchmark's floor at /api/v1/ops/floor/,
+# and the bench, perf_report, measure_cachalot and explain_hot_reads commands. Never in production.
+INSTALLED_APPS = [*INSTALLED_APPS, "bench"]
+
 # SILK
 # https://github.com/jazzband/django-silk#configuration
 # Every request recorded (SQL included), UI at /silk/ for staff (log in at /admin/ first). Shared

@@ -156,3 +156,19 @@ if SILK_ENABLED:
     SILKY_MAX_RESPONSE_BODY_SIZE = env.int("SILKY_MAX_RESPONSE_BODY_SIZE", default=64 * 1024)  # bytes
     SILKY_PYTHON_PROFILER = False
 # END SILK ------------------------------------------------------------------------------------
+
+# SENTRY --------------------------------------------------------------------------------------
+# https://docs.sentry.io/platforms/python/integrations/django/
+# Off unless SENTRY_DSN is set; then web, worker and beat report unhandled errors and failed tasks,
+# and beat's schedule is reported as cron monitors (backend/ops/error_tracking.py). Traces are off
+# unless SENTRY_TRACES_SAMPLE_RATE (0 to 1) says otherwise. docs/operations.md.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env("SENTRY_ENVIRONMENT", default="production")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if not 0.0 <= SENTRY_TRACES_SAMPLE_RATE <= 1.0:
+    raise ImproperlyConfigured("SENTRY_TRACES_SAMPLE_RATE must be between 0 and 1.")
+if SENTRY_DSN:
+    from backend.ops import error_tracking
+
+    error_tracking.init(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)
+# END SENTRY ----------------------------------------------------------------------------------

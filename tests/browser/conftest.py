@@ -17,7 +17,6 @@ CI (``CI=true``), where a missing browser is a failure.
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
+from bench.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -81,12 +82,6 @@ def _require_chromium() -> None:
     pytest.skip(problem)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _server_env(database: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SILK", "CELERY_", "DEBUG_TOOLBAR"))}
     env.pop("REDIS_URL", None)
@@ -135,7 +130,7 @@ def server(tmp_path_factory):
     run(*manage, "migrate", "--noinput", "-v", "0")
     people = json.loads(run(sys.executable, "-c", SETUP).strip().splitlines()[-1])
 
-    port = _free_port()
+    port = free_port()
     log = (workdir / "server.log").open("w")
     process = subprocess.Popen(
         [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],

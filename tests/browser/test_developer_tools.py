@@ -1,9 +1,8 @@
 """What a developer sees in a browser: silk's recorded requests (staff only) and the API docs."""
 
-import re
-
 import pytest
 
+from bench.server_timing import desc_counts, parse_server_timing
 from tests.browser.conftest import screenshot
 from tests.factories import PASSWORD
 
@@ -12,7 +11,7 @@ pytestmark = pytest.mark.browser
 
 def figures(server_timing: str) -> dict[str, int]:
     """``{"db": n, "cachalot": n, ...}`` from our Server-Timing header."""
-    return {name: int(n) for name, n in re.findall(r'(\w+);(?:dur=[0-9.]+;)?desc="(\d+)', server_timing)}
+    return desc_counts(parse_server_timing(server_timing))
 
 
 def log_in_through_the_admin(page, email: str, then: str):

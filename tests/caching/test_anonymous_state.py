@@ -44,6 +44,9 @@ def _bounds() -> list[tuple[re.Pattern, str, float]]:
         (re.compile(rb"hc:pop:.+"), "popularity, one sorted set per namespace", float("inf")),
         (re.compile(rb"hc:stats:.+"), "counters, one hash per namespace", float("inf")),
         (re.compile(rb"hc:epoch"), "the epoch, one key", float("inf")),
+        # backend/ops/ops_store.py: fields per URL pattern name x method x status x histogram bucket
+        (re.compile(rb"ops:http"), "request counters, one hash", float("inf")),
+        (re.compile(rb"ops:beat:last_publish"), "beat's heartbeat, one key", float("inf")),
         (re.compile(rb".*throttle[_:].*"), "a rate-limit window", _longest_throttle_window() + 1),
         # cachalot: one entry per distinct query (a random token is one), one per table it reads
         (re.compile(rb":\d+:[0-9a-f]{40}"), "cachalot query or table entry", cachalot),

@@ -6,8 +6,9 @@ from django.test import override_settings
 from backend.accounts import services as account_services
 from backend.caching import registry, stats
 from backend.caching.invalidation import _batch_for, flush
+from backend.caching.payload import payload_key
 from backend.caching.rebuild import build_payload
-from backend.caching.store import get_store, payload_key
+from backend.caching.store import get_store
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db

@@ -118,7 +118,7 @@ def _store_call_interrupted(redis_store: RedisStore) -> None:
         raise SoftTimeLimitExceeded()
 
     with pytest.raises(SoftTimeLimitExceeded):
-        redis_store._run(interrupted, None)
+        redis_store._call(interrupted, None, write=False)
 
 
 def _counter_missing(redis_store: RedisStore) -> None:

@@ -8,8 +8,9 @@ from django.core.management import call_command
 
 from backend.caching import stats
 from backend.caching.store import get_store
+from backend.caching.warming import stale_soon
 from tests.factories import make_user
-from workers.cache import decay_popularity, refresh_hot_keys, stale_soon
+from workers.cache import decay_popularity, refresh_hot_keys
 
 pytestmark = pytest.mark.django_db
 
@@ -138,7 +139,7 @@ def test_warm_latency_percentiles_come_from_recorded_rebuilds():
 
 
 def _payload():
-    from backend.caching.store import Payload
+    from backend.caching.payload import Payload
 
     return Payload(epoch=b"0", gen=b"1", status=200, built_ms=int(time.time() * 1000), body=b"{}")
 

@@ -1,8 +1,9 @@
 """The hot per-user reads use their indexes on a realistically sized PostgreSQL database.
 
 About 100,000 payments and 100,000 reviews are written with ``generate_series`` (a few seconds), with skewed
-popularity so that some users are busy, then ANALYZEd; the EXPLAIN of each hot read (the exact SQL the ORM sends,
-see ``explain_hot_reads``) must reach payments, reviews and applications through the intended index.
+popularity so that some users are busy, then ANALYZEd; the EXPLAIN of each hot read (the exact SQL the app's
+selectors send, see ``bench/management/commands/explain_hot_reads.py``) must reach payments, reviews and
+applications through the intended index.
 """
 
 import re
@@ -14,10 +15,11 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from backend.accounts.models import User
-from backend.common.management.commands import explain_hot_reads as hot
 from backend.jobs.models import FEED_ALL, Application, Job, city_key
 from backend.payments.models import Payment
+from backend.payments.selectors import payment_count_for_user, payment_list_for_user, payment_newest_for_user
 from backend.ratings.models import Review
+from bench.management.commands import explain_hot_reads as hot
 
 pytestmark = pytest.mark.django_db
 
@@ -168,10 +170,9 @@ def test_every_hot_read_uses_its_index_and_never_scans_payments_or_reviews(loade
 def test_union_all_gives_the_or_pages_and_reads_fewer_buffers_for_a_busy_user(loaded_database):
     user_id = loaded_database["busy_user"]
 
-    for offset in (0, 20, 40):
-        union = [p.pk for p in hot.payments_union_page(user_id, offset=offset)]
-        assert union == [p.pk for p in hot.payments_or(user_id)[offset : offset + hot.PAGE_SIZE]]
-    assert hot.payments_union_count(user_id).count() == hot.payments_or(user_id).count()
+    union = [p.pk for p in payment_newest_for_user(user_id=user_id, size=hot.PAGE_SIZE)]
+    assert union == [p.pk for p in payment_list_for_user(user_id=user_id)[: hot.PAGE_SIZE]]
+    assert hot.payments_union_count(user_id).count() == payment_count_for_user(user_id=user_id)
 
     explained = _explained(user_id, loaded_database["job_id"])
     or_page, union_page = explained["payments-or-page"][1], explained["payments-union-page"][1]

@@ -14,12 +14,12 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from backend.accounts.models import AccountDetails, Profile, User
-from backend.common import demo_data
 from backend.common.validation import validate_field_values
 from backend.jobs.models import Application, Job
 from backend.payments.models import Payment
 from backend.payments.services import payment_ceiling
 from backend.ratings.models import Review
+from bench import demo_data
 from tests.factories import make_job, make_payment, make_review, make_user
 
 pytestmark = pytest.mark.django_db

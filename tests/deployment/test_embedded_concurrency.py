@@ -17,7 +17,8 @@ import urllib.request
 
 import pytest
 
-from tests.stack import ROOT, clean_environment, free_port, run, wait_until
+from bench.stack import clean_environment, free_port
+from tests.stack import ROOT, run, wait_until
 
 WRITERS = 12
 ROUNDS = 3

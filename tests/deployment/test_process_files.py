@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-PROCESS_TYPES = ["release", "web", "worker", "beat"]
+PROCESS_TYPES = ["release", "web", "worker", "beat", "flower"]
 
 
 def procfile() -> dict[str, str]:
@@ -28,7 +28,7 @@ def compose() -> dict:
     return yaml.safe_load((ROOT / "docker" / "compose.yml").read_text())
 
 
-def test_procfile_declares_the_four_process_types():
+def test_procfile_declares_the_process_types():
     assert list(procfile()) == PROCESS_TYPES
 
 

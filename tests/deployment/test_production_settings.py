@@ -204,3 +204,49 @@ for accept, query in [("text/html", ""), ("text/html,application/xhtml+xml,*/*;q
     assert result.returncode == 0, result.stderr
     printed = [line for line in result.stdout.splitlines() if not line.startswith("{")]
     assert printed == ["406 application/json", "401 application/json", "404 application/json"]
+
+
+SCHEMA_PATHS = """
+import json
+from django.apps import apps
+from django.urls import get_resolver
+from drf_spectacular.generators import SchemaGenerator
+
+def routes(patterns, prefix=""):
+    for pattern in patterns:
+        if hasattr(pattern, "url_patterns"):
+            yield from routes(pattern.url_patterns, prefix + str(pattern.pattern))
+        else:
+            yield prefix + str(pattern.pattern)
+
+schema = SchemaGenerator().get_schema(request=None, public=True)
+print(json.dumps({
+    "apps": [config.name for config in apps.get_app_configs()],
+    "routes": list(routes(get_resolver().url_patterns)),
+    "schema_paths": list(schema["paths"]),
+}))
+"""
+
+
+def served(settings_module: str) -> dict:
+    """What ``settings_module`` installs and serves: app names, URL routes, the schema's paths."""
+    result = django(SCHEMA_PATHS, production_env(DJANGO_SETTINGS_MODULE=settings_module))
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_production_installs_and_serves_no_benchmark_tooling():
+    production = served("config.settings.production")
+
+    assert not [name for name in production["apps"] if "bench" in name or "perf" in name], production["apps"]
+    assert not [route for route in production["routes"] if "floor" in route], production["routes"]
+    assert not [path for path in production["schema_paths"] if "floor" in path], production["schema_paths"]
+    assert "/api/v1/jobs/" in production["schema_paths"]  # the schema is the real one
+
+
+def test_benchmark_settings_are_production_plus_the_floor():
+    production, bench = served("config.settings.production"), served("config.settings.bench")
+
+    assert bench["apps"] == [*production["apps"], "bench"]
+    assert "/api/v1/ops/floor/" in bench["schema_paths"]
+    assert set(bench["schema_paths"]) - set(production["schema_paths"]) == {"/api/v1/ops/floor/"}

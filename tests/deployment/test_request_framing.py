@@ -17,8 +17,9 @@ import socket
 import psycopg
 import pytest
 
+from bench.stack import BIN, Honcho, free_port, stack_environment, stop, wait_ready, with_path
 from tests.security.body_cases import CASES, PATH, Case, request_bytes
-from tests.stack import BIN, Api, Honcho, free_port, run, service_urls, stack_environment, stop, wait_ready, with_path
+from tests.stack import Api, run, service_urls
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
@@ -67,7 +68,7 @@ def server(tmp_path_factory):
         assert migrated.returncode == 0, migrated.stderr
         stack = Honcho(env, "web")
         api = Api(port)
-        wait_ready(api, stack, worker=None)
+        wait_ready(stack, port, worker=None)
         _, token = api.register(f"framing-{secrets.token_hex(3)}@example.com", "Framing")
         yield Server(port, token)
     finally:

@@ -2,9 +2,9 @@
 
 Needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL): skipped without them, failed when they are
 given and do not answer. It works on a database of its own (a fresh ``paeshift_e2e_<random>`` on
-the server of DATABASE_URL, dropped at the end), on a Redis database of its own for the cache (14
-on the server of REDIS_URL, flushed before and after) and, as production requires, on a broker
-that never evicts: a private redis-server with ``noeviction`` (tests/redis_server.py):
+the server of DATABASE_URL, dropped at the end), on a private redis-server for the cache (other
+runs sharing the machine's Redis cannot write the keys it watches) and, as production requires, on
+a broker that never evicts: a private redis-server with ``noeviction`` (tests/redis_server.py):
 
 1. runs the Procfile's ``release`` (deploy checks, migrations) with honcho, then creates a staff
    user with ``createsuperuser --noinput``;
@@ -32,30 +32,26 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import psycopg
 import pytest
 import redis
 
-from backend.caching.store import EPOCH_KEY, Payload, gen_key, payload_key
-from tests.redis_server import RedisServer
-from tests.stack import (
+from backend.caching.payload import servable, stored
+from bench.stack import (
     BIN,
-    PASSWORD,
     SHUTDOWN_LIMIT,
-    Api,
     Honcho,
+    create_database,
+    drop_database,
     free_port,
-    run,
-    service_urls,
     stack_environment,
     stop,
     wait_ready,
-    with_path,
 )
+from tests.redis_server import RedisServer
+from tests.stack import PASSWORD, Api, run, service_urls
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
-CACHE_DB = 14
 WARM_TIMEOUT = 20.0
 
 
@@ -67,29 +63,27 @@ def database_url():
     """A fresh PostgreSQL database on the server of DATABASE_URL, dropped afterwards."""
     given, _ = service_urls()
     name = f"paeshift_e2e_{secrets.token_hex(4)}"
-    maintenance = with_path(given, "/postgres")
     # Unreachable when given: psycopg raises and the test fails (no skip).
-    with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
+    url = create_database(given, name)
     try:
-        yield with_path(given, f"/{name}")
+        yield url
     finally:
-        with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(given, name)
 
 
 @pytest.fixture
 def cache_redis():
-    """The cache's Redis database, flushed before and after."""
-    _, given = service_urls()
-    cache_url = with_path(given, f"/{CACHE_DB}")
-    cache = redis.Redis.from_url(cache_url)
-    cache.flushdb()
+    """The cache: a redis-server of its own (REDIS_URL only says the run has Redis), so that no other
+    run sharing the machine's Redis writes the keys this test watches."""
+    service_urls()
+    server = RedisServer()
+    server.start()
+    cache = redis.Redis.from_url(server.url)
     try:
-        yield cache, cache_url
+        yield cache, server.url
     finally:
-        cache.flushdb()
         cache.close()
+        server.close()
 
 
 @pytest.fixture
@@ -104,12 +98,6 @@ def broker_url():
 
 
 # --- the test ------------------------------------------------------------------------------
-
-
-def _servable(cache: redis.Redis, namespace: str, key_id: int) -> bool:
-    gen, raw, epoch = cache.mget(gen_key(namespace, key_id), payload_key(namespace, key_id), EPOCH_KEY)
-    payload = Payload.decode(raw)
-    return payload is not None and gen is not None and payload.gen == gen and payload.epoch == (epoch or b"0")
 
 
 def test_processes_from_the_procfile_serve_warm_hot_reads_and_shut_down_cleanly(
@@ -139,7 +127,7 @@ def test_processes_from_the_procfile_serve_warm_hot_reads_and_shut_down_cleanly(
     started = time.monotonic()
     stack = Honcho(env, "web", "worker", "beat")
     try:
-        wait_ready(api, stack)
+        wait_ready(stack, port)
         timings["ready"] = time.monotonic() - started
         assert api.expect(200, "GET", "/healthz") == {"status": "ok"}
         assert "warnings" not in api.expect(200, "GET", "/readyz")  # a broker that never evicts
@@ -221,7 +209,7 @@ def test_processes_from_the_procfile_serve_warm_hot_reads_and_shut_down_cleanly(
         deadline = last_commit + WARM_TIMEOUT
         pending = set(last_write)
         while pending:
-            pending = {key for key in pending if not _servable(cache, *key)}
+            pending = {key for key in pending if not servable(*stored(cache, *key))}
             assert time.monotonic() < deadline, f"not warm within {WARM_TIMEOUT}s: {sorted(pending)}"
             time.sleep(0.01)
         timings["commit-to-warm"] = time.monotonic() - last_commit

@@ -18,6 +18,7 @@ from django.utils import timezone
 from redis.connection import AbstractConnection
 
 from backend.observability.meter import count_cache_round_trip, measure
+from bench.server_timing import desc_count, parse_server_timing
 from tests.factories import make_job
 
 pytestmark = pytest.mark.django_db
@@ -25,23 +26,15 @@ pytestmark = pytest.mark.django_db
 # The open jobs through the filter's path: /api/v1/jobs/ alone is a hot view (backend/jobs/hot_caches.py).
 UNCACHED_LIST = "/api/v1/jobs/?status=open"
 
-ENTRY = re.compile(r'(?P<name>[a-z]+)(?:;dur=(?P<dur>[0-9.]+))?(?:;desc="(?P<desc>[^"]*)")?')
-
 
 def timing(response) -> dict[str, dict]:
     """The header as {name: {"dur": float | None, "desc": str | None, "n": int | None}}."""
-    entries = {}
-    for raw in response["Server-Timing"].split(", "):
-        match = ENTRY.fullmatch(raw)
-        assert match, f"not a Server-Timing entry: {raw!r}"
-        desc = match["desc"]
-        number = re.match(r"\d+", desc) if desc else None
-        entries[match["name"]] = {
-            "dur": float(match["dur"]) if match["dur"] else None,
-            "desc": desc,
-            "n": int(number.group()) if number else None,
-        }
-    return entries
+    header = response["Server-Timing"]
+    entries = parse_server_timing(header)
+    # Every entry is a lowercase token the parser read (none dropped or merged).
+    assert all(re.fullmatch("[a-z]+", name) for name in entries), header
+    assert len(entries) == len(header.split(", ")), header
+    return {name: {**entry, "n": desc_count(entries, name)} for name, entry in entries.items()}
 
 
 @contextmanager

@@ -6,13 +6,14 @@ import random
 
 import pytest
 
-from backend.perf.bench import cpu, profile, report, results
-from backend.perf.bench.configs import CONFIGS
-from backend.perf.bench.driver import check_smoke, keys_to_warm
-from backend.perf.bench.metrics import ClientMetrics, desc_count, parse_server_timing, percentile
-from backend.perf.bench.staleness import StaleReadChecker
-from backend.perf.management.commands.bench import _with_profile
-from backend.perf.workload import HOT_READ_MIX, Population, Workload
+from bench.harness import cpu, profile, report, results
+from bench.harness.configs import CONFIGS
+from bench.harness.driver import check_smoke, keys_to_warm
+from bench.harness.metrics import ClientMetrics, percentile
+from bench.management.commands.bench import _with_profile
+from bench.server_timing import desc_count, desc_counts, parse_server_timing
+from bench.staleness import StaleReadChecker
+from bench.workload import HOT_READ_MIX, Population, Workload
 from tests.assertions import assert_error
 
 FULL_HEADER = (
@@ -64,6 +65,11 @@ def test_server_timing_is_parsed_into_names_durations_and_descriptions():
     assert desc_count(timing, "db") == 0
     assert desc_count(timing, "redis") == 2
     assert desc_count(timing, "profiler") is None
+
+
+def test_server_timing_counts_are_the_numbers_its_descriptions_start_with():
+    assert desc_counts(parse_server_timing(FULL_HEADER)) == {"db": 0, "cachalot": 1, "redis": 2}
+    assert desc_counts(parse_server_timing('cache;desc="miss", app;dur=3.1')) == {}
 
 
 def test_server_timing_tolerates_a_missing_or_odd_header():
@@ -382,6 +388,35 @@ def test_concurrent_writes_to_one_user_raise_no_false_alarm():
     # The two overlapped: the database may hold either.
     assert not checker.value_is_stale("headline", 1, "A", sent=3.0)
     assert not checker.value_is_stale("headline", 1, "B", sent=3.0)
+
+
+def test_the_verdict_says_how_long_the_shown_value_had_been_superseded():
+    checker = StaleReadChecker()
+    first = checker.begin_write("headline", 1, "A", sent=1.0)
+    checker.end_write(first, acked=2.0, ok=True)
+    second = checker.begin_write("headline", 1, "B", sent=3.0)
+    checker.end_write(second, acked=4.0, ok=True)
+    third = checker.begin_write("headline", 1, "C", sent=5.0)
+    checker.end_write(third, acked=6.0, ok=True)
+
+    # A was superseded by B's acknowledgement (4.0), the first of the writes after it.
+    assert checker.judge_value("headline", 1, "A", sent=7.5).staleness == 3.5
+    # The seeded value, by A's (2.0).
+    assert checker.judge_value("headline", 1, "seeded", sent=7.5, seeded="seeded").staleness == 5.5
+    assert checker.judge_value("headline", 1, "C", sent=7.5).stale is False
+
+
+def test_a_value_no_write_made_is_wrong_when_the_seed_is_known():
+    checker = StaleReadChecker()
+    write = checker.begin_write("headline", 1, "A", sent=1.0)
+    checker.end_write(write, acked=2.0, ok=True)
+
+    assert checker.judge_value("headline", 1, "Z", sent=3.0, seeded="seeded").wrong
+    assert checker.judge_value("headline", 2, "Z", sent=3.0, seeded="seeded").wrong  # no writes at all
+    assert not checker.judge_value("headline", 1, "seeded", sent=1.5, seeded="seeded").wrong
+    # Without the seed, an unknown value is taken for the seeded one: stale, not wrong.
+    verdict = checker.judge_value("headline", 1, "Z", sent=3.0)
+    assert (verdict.stale, verdict.wrong) == (True, False)
 
 
 def test_a_write_still_in_flight_may_already_show():

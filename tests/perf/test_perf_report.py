@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from backend.perf import budgets
+from bench import budgets
 
 pytestmark = pytest.mark.django_db
 

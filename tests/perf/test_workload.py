@@ -5,8 +5,8 @@ from collections import Counter
 import pytest
 from django.core.management import call_command
 
-from backend.perf.runner import run
-from backend.perf.workload import Population, Workload, ZipfPicker
+from bench.runner import run
+from bench.workload import Population, Workload, ZipfPicker
 
 pytestmark = pytest.mark.django_db
 

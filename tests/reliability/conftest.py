@@ -10,37 +10,23 @@
 
 Skipped without DATABASE_URL and REDIS_URL; failed when they are given and do not answer, or when
 redis-server is not installed. Each test writes what it saw to ``test-artifacts/reliability/``;
-``python manage.py reliability_report`` renders docs/reliability.md from those files.
+``python -m tests.reliability.report`` renders docs/reliability.md from those files.
 """
 
-import contextlib
 import json
 import os
 import re
 import secrets
 import shutil
-import signal
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import psycopg
 import pytest
-from psycopg import sql
 
+from bench.stack import admin_connection, create_database, drop_database, free_port, stack_environment, with_path
 from tests.redis_server import RedisServer
-from tests.stack import (
-    ROOT,
-    Api,
-    Honcho,
-    free_port,
-    run,
-    service_urls,
-    stack_environment,
-    stop,
-    wait_ready,
-    with_path,
-)
+from tests.stack import ROOT, Stack, run, service_urls
 
 ARTIFACTS = ROOT / "test-artifacts" / "reliability"
 
@@ -67,10 +53,6 @@ class Template:
     seed: Seed
 
 
-def admin_connection(database_url: str):
-    return psycopg.connect(with_path(database_url, "/postgres"), autocommit=True, connect_timeout=5)
-
-
 @pytest.fixture(scope="session")
 def rel_server_url() -> str:
     """The PostgreSQL server of DATABASE_URL; fails (no skip) when it is given and does not answer."""
@@ -86,8 +68,7 @@ def rel_server_url() -> str:
 def rel_template(rel_server_url, tmp_path_factory):
     """A migrated and seeded database that each test copies (CREATE DATABASE ... TEMPLATE)."""
     name = f"paeshift_rel_tpl_{secrets.token_hex(4)}"
-    with admin_connection(rel_server_url) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    create_database(rel_server_url, name)
     redis_server = RedisServer()  # the seed's writes invalidate hot keys: somewhere to send them
     redis_server.start()
     try:
@@ -103,22 +84,14 @@ def rel_template(rel_server_url, tmp_path_factory):
     try:
         yield template
     finally:
-        with admin_connection(rel_server_url) as connection:
-            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        drop_database(rel_server_url, name)
 
 
 def copy_template(server_url: str, template: Template) -> str:
+    """A fresh copy of the seeded template database; its name."""
     name = f"paeshift_rel_{secrets.token_hex(4)}"
-    with admin_connection(server_url) as connection:
-        connection.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template.name))
-        )
+    create_database(server_url, name, template=template.name)
     return name
-
-
-def drop_database(server_url: str, name: str) -> None:
-    with admin_connection(server_url) as connection:
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture
@@ -150,42 +123,6 @@ def redis_servers():
     yield start
     for server in started:
         server.close()
-
-
-@dataclass
-class Stack:
-    """The Procfile's processes under honcho, with an API client on their port."""
-
-    env: dict[str, str]
-    process_types: tuple[str, ...]
-    honcho: Honcho = field(init=False)
-    api: Api = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.honcho = Honcho(self.env, *self.process_types)
-        self.api = Api(int(self.env["PORT"]), timeout=20)
-
-    def wait_ready(self) -> None:
-        wait_ready(self.api, self.honcho, worker="worker.1" if "worker" in self.process_types else None)
-
-    def messages(self, process: str, logger: str | None = None) -> list[tuple[float, str]]:
-        return [
-            (at, record.get("message", ""))
-            for at, record in self.honcho.records(process)
-            if logger is None or record.get("logger") == logger
-        ]
-
-    def close(self) -> list[int]:
-        """Stop everything (SIGTERM, as the platform does); SIGKILL whatever outlives the grace period."""
-        if self.honcho.process.poll() is not None:
-            survivors = list(self.honcho.descendants())
-        else:
-            _, survivors = stop(self.honcho)
-        for pid in survivors:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        self.honcho.join_reader()
-        return survivors
 
 
 @pytest.fixture

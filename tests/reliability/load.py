@@ -10,11 +10,11 @@ PATCH /api/v1/me/profile/, read on three paths, cached in ``profile:user``) and 
 A read is judged against the writes *acknowledged before it was sent*: it must show the last of
 them or a later one (still in flight, so possibly committed). Anything older is a stale read; its
 *staleness* is how long before the read the first write that superseded the shown value had been
-acknowledged. A value no write made (and not the seeded one) is counted as wrong.
+acknowledged. A value no write made (and not the seeded one) is counted as wrong. The judge is the
+benchmark's (bench/staleness.py), behind a lock for the threads.
 """
 
 import itertools
-import math
 import random
 import threading
 import time
@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from backend.perf.bench.metrics import percentile
+from bench.harness.metrics import percentile
+from bench.staleness import PENDING, StaleReadChecker, Verdict, Write
 from tests.reliability.seed import SEED_VALUE
 from tests.stack import Api
-
-PENDING = math.inf
 
 
 @dataclass(frozen=True)
@@ -57,14 +56,6 @@ FACETS = (HEADLINE, BANK_NAME)
 
 
 @dataclass
-class Write:
-    value: str
-    sent: float
-    acked: float = PENDING
-    ok: bool = False
-
-
-@dataclass
 class Op:
     kind: str  # "read" or "write"
     facet: str
@@ -82,38 +73,21 @@ class Op:
         return (self.done - self.sent) * 1000
 
 
-@dataclass
-class Verdict:
-    stale: bool = False
-    wrong: bool = False
-    staleness: float = 0.0  # seconds the shown value had been superseded when the read was sent
-
-
 class Ledger:
-    """Every write per (facet, user), in the order its one writer sent them."""
+    """Every write per (facet, user), in the order its one writer sent them; shared by the threads."""
 
     def __init__(self) -> None:
-        self.writes: dict[tuple[str, int], list[Write]] = {}
+        self.checker = StaleReadChecker()
         self._lock = threading.Lock()
 
     def begin(self, facet: str, user: int, value: str, sent: float) -> Write:
-        write = Write(value, sent)
+        """A write being sent; the caller sets its ``acked`` and ``ok`` once answered."""
         with self._lock:
-            self.writes.setdefault((facet, user), []).append(write)
-        return write
+            return self.checker.begin_write(facet, user, value, sent=sent)
 
     def judge(self, op: Op) -> Verdict:
         with self._lock:
-            writes = list(self.writes.get((op.facet, op.user), ()))
-        done = [i for i, w in enumerate(writes) if w.ok and w.acked < op.sent]
-        latest = done[-1] if done else -1  # -1: the seeded value
-        shown = -1 if op.value == SEED_VALUE else next((i for i, w in enumerate(writes) if w.value == op.value), None)
-        if shown is None:
-            return Verdict(wrong=True)
-        if shown >= latest:
-            return Verdict()
-        superseded = min(w.acked for w in writes[shown + 1 : latest + 1] if w.ok and w.acked < op.sent)
-        return Verdict(stale=True, staleness=op.sent - superseded)
+            return self.checker.judge_value(op.facet, op.user, op.value, sent=op.sent, seeded=SEED_VALUE)
 
     def last_acknowledged(self) -> dict[tuple[str, int], Write]:
         """Per (facet, user): the last write, which every later read and the database must show.
@@ -121,7 +95,7 @@ class Ledger:
         Writers are serial per user, so the last write sent is the last committed if it succeeded.
         """
         with self._lock:
-            return {key: writes[-1] for key, writes in self.writes.items() if writes}
+            return {key: writes[-1] for key, writes in self.checker.values.items() if writes}
 
 
 @dataclass

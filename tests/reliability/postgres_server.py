@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tests.stack import free_port
+from bench.stack import free_port
 
 
 def _bin_dir() -> Path:

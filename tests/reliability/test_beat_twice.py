@@ -23,7 +23,7 @@ import pytest
 import redis
 from celery import Celery
 
-from backend.caching.store import Payload, gen_key, payload_key
+from backend.caching.payload import Payload, gen_key, payload_key
 from tests.reliability.processes import ProcfileProcess
 from tests.stack import wait_until
 

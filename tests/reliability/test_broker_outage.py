@@ -13,7 +13,7 @@ import time
 import pytest
 
 from tests.reliability.load import latency_figures
-from tests.reliability.test_redis_outage import servable
+from tests.reliability.test_redis_outage import servable_on
 from tests.stack import wait_until
 
 pytestmark = [pytest.mark.reliability, pytest.mark.postgres, pytest.mark.redis]
@@ -47,7 +47,7 @@ def test_broker_unreachable_at_commit(fault, database_url, seed, redis_servers, 
         """Seconds until the worker has rebuilt every written key (no read in between)."""
         started = time.monotonic()
         wait_until(
-            lambda: all(servable(cache, "profile:user", user) for user in written),
+            lambda: all(servable_on(cache, "profile:user", user) for user in written),
             WARM_TIMEOUT,
             lambda: f"the worker did not rebuild {sorted(written)}:\n{stack.honcho.tail(30)}",
         )

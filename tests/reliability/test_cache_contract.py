@@ -15,7 +15,6 @@ import inspect
 from datetime import UTC, datetime
 
 import pytest
-import redis
 from asgiref.sync import async_to_sync
 from django.core.cache.backends.base import BaseCache
 from django_redis.cache import RedisCache
@@ -25,14 +24,13 @@ from backend.caching import backends
 from backend.caching.backends import ResilientRedisCache
 from backend.caching.breaker import breaker_for
 from config.settings.base import redis_cache
-from tests.redis_server import RedisServer
+from tests.redis_server import Faulty
 
 pytestmark = [pytest.mark.reliability, pytest.mark.redis, pytest.mark.django_db]
 
 FAULTS = ("stopped", "paused", "paused_for_writes", "out_of_memory", "read_only_replica", "circuit_open")
 READS_ANSWERED = {"paused_for_writes", "out_of_memory", "read_only_replica"}  # Redis still serves reads
 WHEN = datetime(2030, 1, 1, tzinfo=UTC)
-PAUSE_MS = 600_000  # longer than the module; the server is killed at the end, never unpaused
 
 
 def _lock_acquire(cache):
@@ -154,40 +152,6 @@ READS = {
     *("zcard", "zcount", "zrange", "zrevrange", "zrangebyscore", "zrevrangebyscore", "zrank", "zscore"),
 }  # and incr/decr of a missing key, which raise without writing
 NOT_REDIS_CALLS = {"client", "make_key", "make_and_validate_key", "validate_key", "get_backend_timeout"}
-
-
-class Faulty:
-    """One private redis-server per fault, started on first use, killed at the end of the module."""
-
-    def __init__(self) -> None:
-        self.servers: dict[str, RedisServer] = {}
-
-    def server(self, fault: str) -> RedisServer:
-        if fault not in self.servers:
-            server = RedisServer()
-            server.start()
-            self.servers[fault] = server
-            control = redis.Redis.from_url(server.url, socket_timeout=5)
-            if fault == "stopped":
-                server.stop()
-            elif fault == "paused":
-                control.execute_command("CLIENT", "PAUSE", PAUSE_MS, "ALL")
-            elif fault == "paused_for_writes":
-                control.execute_command("CLIENT", "PAUSE", PAUSE_MS, "WRITE")
-            elif fault == "out_of_memory":
-                control.config_set("maxmemory-policy", "noeviction")
-                control.config_set("maxmemory", 1)  # below what an empty server uses: every write is refused
-            elif fault == "read_only_replica":
-                control.replicaof("127.0.0.1", RedisServer().port)  # a master that never answers
-        return self.servers[fault]
-
-    def close(self) -> None:
-        for server in self.servers.values():
-            if server.process is not None:
-                server.process.kill()
-                server.process.wait(timeout=10)
-                server.process = None
-            server.close()
 
 
 @pytest.fixture(scope="module")

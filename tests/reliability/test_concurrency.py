@@ -15,10 +15,11 @@ from decimal import Decimal
 import psycopg
 import pytest
 
+from bench.stack import drop_database, free_port, stack_environment, with_path
 from tests.redis_server import RedisServer
-from tests.reliability.conftest import Stack, copy_template, drop_database
+from tests.reliability.conftest import copy_template
 from tests.reliability.load import Load, Phase, final_agreement, summarize
-from tests.stack import free_port, stack_environment, with_path
+from tests.stack import Stack
 
 pytestmark = [pytest.mark.reliability, pytest.mark.postgres, pytest.mark.redis]
 

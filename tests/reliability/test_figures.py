@@ -6,7 +6,7 @@ fails at once, not only in a run with PostgreSQL and Redis.
 
 import json
 
-from backend.perf import reliability
+from tests.reliability import report as reliability
 from tests.reliability.load import Ledger, Op
 from tests.reliability.seed import SEED_VALUE
 
@@ -143,3 +143,18 @@ def test_the_fault_matrix_section_shows_routes_x_faults_5xx_and_lost_writes(tmp_
     assert "52 routes x faults tried, 0 responses >= 500 other than the documented 503s, 0 of 29" in page
     assert "| stopped | 208 | 20.5 | 200: 200, 503: 8 | 0 | 8 | 29 |" in page
     assert "authenticated 0 times (the bound" in page
+
+
+def test_the_report_command_writes_the_page_and_refuses_an_empty_directory(tmp_path, capsys):
+    figures, page = tmp_path / "figures", tmp_path / "reliability.md"
+    figures.mkdir()
+
+    assert reliability.main(["--input", str(figures), "--output", str(page)]) == 1
+    assert "no figures in" in capsys.readouterr().err
+    assert not page.exists()
+
+    document = _document("test_payments", fault="payments", operations=3, failed=0, stale_reads=0, lost_writes=0)
+    (figures / "test_payments.json").write_text(json.dumps(document))
+    assert reliability.main(["--input", str(figures), "--output", str(page)]) == 0
+    assert page.read_text() == reliability.render(reliability.load(figures))
+    assert "python -m tests.reliability.report" in page.read_text()

@@ -22,7 +22,7 @@ import pytest
 
 from tests.reliability.load import Load, Phase, final_agreement, summarize
 from tests.reliability.postgres_server import PostgresServer
-from tests.reliability.test_redis_outage import servable
+from tests.reliability.test_redis_outage import servable_on
 from tests.stack import wait_until
 
 pytestmark = [pytest.mark.reliability, pytest.mark.postgres, pytest.mark.redis]
@@ -125,7 +125,7 @@ def test_postgres_restart_answers_503_and_recovers_without_restarting_processes(
     # The worker's own database connection recovered: a write is rebuilt without any read.
     user = seed.people[0]
     api.expect(200, "PATCH", "/api/v1/me/profile/", token=seed.token(user), body={"headline": "after-restart"})
-    wait_until(lambda: servable(cache, "profile:user", user), 15, "the worker did not rebuild after the restart")
+    wait_until(lambda: servable_on(cache, "profile:user", user), 15, "the worker did not rebuild after the restart")
     assert api.call("GET", f"/api/v1/users/{user}/profile/").json()["headline"] == "after-restart"
     processes_after = stack.honcho.descendants()
 

@@ -15,7 +15,7 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from rest_framework.views import APIView
 
-from backend.caching import outage
+from backend.caching import outage, recovery
 from backend.caching.models import CacheOutage
 from backend.caching.store import get_store
 from backend.common.errors import ApiExceptionHandler
@@ -109,25 +109,25 @@ def test_writes_lost_after_another_process_replayed_are_replayed_by_this_one():
     replayed_by_the_other = store.epoch()
     outage.record_lost_write("default", "bump skipped: circuit open")  # no record of its own
 
-    outage.recover()  # this process's circuit closes
+    recovery.recover()  # this process's circuit closes
 
     assert store.epoch() != replayed_by_the_other
-    assert not outage._recorded.is_set()
+    assert outage.last_lost_write() is None
 
 
 @pytest.mark.django_db
 def test_losses_covered_by_another_process_replay_do_not_bump_the_epoch_again(monkeypatch):
-    monkeypatch.setattr(outage, "CLOCK_SKEW_NS", 0)  # one host, one clock
+    monkeypatch.setattr(recovery, "CLOCK_SKEW_NS", 0)  # one host, one clock
     store = get_store()
     outage.record_lost_write("default", "bump failed")
     assert store.bump_epoch()  # another process's replay, after this process's last loss
     CacheOutage.objects.all().delete()
     replayed_by_the_other = store.epoch()
 
-    assert outage.recover() == 0
+    assert recovery.recover() == 0
 
     assert store.epoch() == replayed_by_the_other
-    assert not outage._recorded.is_set()
+    assert outage.last_lost_write() is None
 
 
 @pytest.mark.django_db
@@ -137,9 +137,9 @@ def test_a_replay_bumps_once_and_clears_every_record():
     CacheOutage.objects.create(cache_alias="default", reason="seen by web.2")
     before = store.epoch()
 
-    assert outage.recover() == 2
+    assert recovery.recover() == 2
     after = store.epoch()
-    assert outage.recover() == 0  # a second replay right after: nothing left, no second bump
+    assert recovery.recover() == 0  # a second replay right after: nothing left, no second bump
 
     assert before != after == store.epoch()
     assert not CacheOutage.objects.exists()

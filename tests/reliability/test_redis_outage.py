@@ -18,7 +18,7 @@ import pytest
 import redis
 from celery import Celery
 
-from backend.caching.store import EPOCH_KEY, Payload, gen_key, payload_key
+from backend.caching.payload import servable, stored
 from tests.reliability.load import Load, Phase, final_agreement, summarize
 from tests.stack import wait_until
 
@@ -30,15 +30,13 @@ OUTAGE_P99_LIMIT_MS = 1000.0  # the breaker's job: without it every request wait
 COOLDOWN = 12  # the web process's breaker cooldown in the replay-gap test
 
 
-def servable(server, namespace: str, key_id: int) -> bool:
+def servable_on(server, namespace: str, key_id: int) -> bool:
     """Whether the cache holds a payload for the key's current generation and epoch."""
     client = redis.Redis.from_url(server.url, socket_timeout=2)
     try:
-        gen, raw, epoch = client.mget(gen_key(namespace, key_id), payload_key(namespace, key_id), EPOCH_KEY)
+        return servable(*stored(client, namespace, key_id))
     finally:
         client.close()
-    payload = Payload.decode(raw)
-    return payload is not None and gen is not None and payload.gen == gen and payload.epoch == (epoch or b"0")
 
 
 @pytest.mark.parametrize("fault", ["stopped", "paused"])
@@ -71,7 +69,7 @@ def test_redis_outage_under_steady_reads_and_writes(fault, database_url, seed, r
     replays = [
         message
         for process in ("web.1", "worker.1")
-        for _, message in stack.messages(process, "backend.caching.outage")
+        for _, message in stack.messages(process, "backend.caching.recovery")
         if message.startswith("cache recovered")
     ]
     figures.update(
@@ -148,7 +146,7 @@ def test_a_write_lost_after_another_process_replayed_the_outage_is_replayed_too(
     beat.send_task("workers.cache.recover_cache", queue="cache")
 
     def replayed() -> bool:
-        messages = stack.messages("worker.1", "backend.caching.outage")
+        messages = stack.messages("worker.1", "backend.caching.recovery")
         return any(message.startswith("cache recovered: 1") for _, message in messages)
 
     wait_until(
@@ -157,7 +155,7 @@ def test_a_write_lost_after_another_process_replayed_the_outage_is_replayed_too(
         lambda: f"the worker did not replay the outage:\n{stack.honcho.tail()}",
     )
     beat.send_task("workers.cache.rebuild_hot_key", args=("profile:user", user), queue="cache")
-    wait_until(lambda: servable(cache, "profile:user", user), 10, "the worker did not rebuild the profile")
+    wait_until(lambda: servable_on(cache, "profile:user", user), 10, "the worker did not rebuild the profile")
 
     # 3. The web process's circuit is still open: this write reaches the database only.
     assert time.monotonic() - opened < COOLDOWN - 2, "too slow: the web process's cooldown is nearly over"

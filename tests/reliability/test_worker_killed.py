@@ -25,16 +25,16 @@ import json
 import os
 import signal
 import time
-from pathlib import Path
 
 import psycopg
 import pytest
 import redis
 
-from backend.caching.store import Payload, gen_key, payload_key
+from backend.caching.payload import servable, stored
+from bench.stack import children, cmdline, proc_stat
 from tests.reliability.processes import ProcfileProcess
-from tests.reliability.test_redis_outage import servable
-from tests.stack import proc_stat, wait_until
+from tests.reliability.test_redis_outage import servable_on
+from tests.stack import wait_until
 
 pytestmark = [pytest.mark.reliability, pytest.mark.postgres, pytest.mark.redis]
 
@@ -52,32 +52,13 @@ def waiting_backends(connection) -> set[int]:
     return {pid for (pid,) in rows}
 
 
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            stat = proc_stat(int(entry.name))
-            if stat and int(stat[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
-def stored(cache, user_id: int) -> tuple[bytes, bytes]:
+def stored_profile(cache, user_id: int) -> tuple[bytes, bytes]:
     client = redis.Redis.from_url(cache.url, socket_timeout=2)
     try:
-        gen, raw = client.mget(gen_key(NAMESPACE, user_id), payload_key(NAMESPACE, user_id))
+        payload, gen, epoch = stored(client, NAMESPACE, user_id)
     finally:
         client.close()
-    payload = Payload.decode(raw)
-    assert payload is not None
-    assert payload.gen == gen
+    assert servable(payload, gen, epoch)
     return payload.gen, payload.body
 
 
@@ -128,10 +109,10 @@ def test_pool_process_killed_mid_rebuild_is_redelivered(database_url, redis_serv
         lock.release()
         observer.close()
     released = time.monotonic()
-    wait_until(lambda: servable(cache, NAMESPACE, user_id), 15, lambda: f"not rebuilt:\n{stack.honcho.tail(30)}")
+    wait_until(lambda: servable_on(cache, NAMESPACE, user_id), 15, lambda: f"not rebuilt:\n{stack.honcho.tail(30)}")
     warm_after_release = time.monotonic() - released
 
-    gen, body = stored(cache, user_id)
+    gen, body = stored_profile(cache, user_id)
     fresh = stack.api.call("GET", f"/api/v1/users/{user_id}/account-details/", token=token)  # not hot-cached
     hot = stack.api.call("GET", "/api/v1/me/account-details/", token=token)
     worker_lines = [text for _, text in stack.messages("worker.1")]
@@ -156,7 +137,7 @@ def test_pool_process_killed_mid_rebuild_is_redelivered(database_url, redis_serv
     assert hot.body == body
     assert lost_lines, "the worker did not report the lost process"
     assert len(rebuilt) == 1, rebuilt  # the killed run stored nothing; the redelivered one stored once
-    assert stored(cache, user_id) == (gen, body)
+    assert stored_profile(cache, user_id) == (gen, body)
 
 
 def test_whole_worker_killed_mid_rebuild_loses_nothing(database_url, redis_servers, launch, figures, tmp_path):
@@ -191,7 +172,7 @@ def test_whole_worker_killed_mid_rebuild_loses_nothing(database_url, redis_serve
         assert read.status == 200
         assert read.timing.get("cache") == "miss"
         assert json.loads(read.body) == json.loads(fresh.body)
-        built_by_read = stored(cache, user_id)
+        built_by_read = stored_profile(cache, user_id)
 
         # A worker started once the message is older than the visibility timeout redelivers it.
         time.sleep(max(0.0, delivered + VISIBILITY_TIMEOUT + 0.5 - time.monotonic()))
@@ -204,7 +185,7 @@ def test_whole_worker_killed_mid_rebuild_loses_nothing(database_url, redis_serve
         )
         redelivered_after = time.monotonic() - delivered
         wait_until(lambda: broker_client.hlen("unacked") == 0, 10, "the redelivered message was not acknowledged")
-        after_redelivery = stored(cache, user_id)
+        after_redelivery = stored_profile(cache, user_id)
     finally:
         for worker in (first_worker, second_worker):
             if worker is not None:

@@ -189,10 +189,13 @@ MATRIX: list[Row] = [
     Row("api/v1/users/<id:user_id>/reviews-given/", "GET", "/api/v1/users/{owner}/reviews-given/", PUBLIC_READ),
     # operations: cache statistics are staff-only; the probes answer everyone without a token
     Row("api/v1/ops/cache/stats/", "GET", "/api/v1/ops/cache/stats/", STAFF_ONLY),
-    # the benchmark's floor (backend/perf): a constant body for any caller with a token
+    # the benchmark's floor (bench/views.py, installed by test settings): a constant body for any caller with a token
     Row("api/v1/ops/floor/", "GET", "/api/v1/ops/floor/", (401, 200, 200, 200)),
     Row("healthz", "GET", "/healthz", PUBLIC_READ),
     Row("readyz", "GET", "/readyz", PUBLIC_READ),
+    # Prometheus's scrape: off (404) without METRICS_TOKEN, as here; an API token is never the scrape's
+    # bearer token (tests/ops/test_metrics.py has the 401s once it is on)
+    Row("metrics", "GET", "/metrics", (404, 404, 404, 404)),
     # documentation
     Row("api/schema/", "GET", "/api/schema/", PUBLIC_READ),
     Row("api/docs/", "GET", "/api/docs/", PUBLIC_READ),

@@ -22,8 +22,9 @@ import redis
 from rest_framework.test import APIClient
 
 from backend.common import throttling
+from bench.stack import free_port
 from tests.assertions import assert_error
-from tests.redis_server import RedisServer, _free_port
+from tests.redis_server import RedisServer
 from tests.security.test_access_matrix import MATRIX
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +41,7 @@ def gunicorn():
     """gunicorn serving the test settings on a private Redis; auth limited to LIMIT an hour."""
     cache = RedisServer()
     cache.start()
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",

@@ -14,6 +14,7 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 
 from backend.caching import stats
+from backend.caching.payload import servable
 from backend.caching.store import get_store
 from config.celery_app import app
 from tests.factories import make_user
@@ -38,7 +39,7 @@ def wait_for_payload(namespace: str, key_id: int, timeout: float = 10.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = store.read(namespace, key_id, record_access=False)
-        if result.payload is not None and result.payload.gen == result.gen:
+        if servable(result.payload, result.gen, result.epoch):
             return result.payload
         time.sleep(0.01)
     raise AssertionError(f"{namespace}:{key_id} was not rebuilt within {timeout}s")
@@ -74,7 +75,7 @@ def test_worker_rebuilds_after_a_write_and_the_next_read_is_a_fresh_hit(
 probe_results: list[dict] = []
 
 
-@app.task(name="tests.workers.probe_cachalot", queue="cache")
+@app.task(name="tests.workers.probe_cachalot")
 def probe_cachalot(token_key: str) -> None:
     """Runs in the worker's thread: its cachalot state, and what two identical token reads cost."""
     from rest_framework.authtoken.models import Token
@@ -104,7 +105,7 @@ def test_a_rebuild_that_raises_in_the_worker_leaves_cachalot_on_in_its_thread(re
 
     # when the worker's rebuild task raises inside the build (then the probe runs, in order: prefetch 1)
     rebuild_hot_key.apply_async(("profile:user", user.id))
-    probe_cachalot.apply_async((token.key,))
+    probe_cachalot.apply_async((token.key,), queue="cache")  # behind the rebuild, on its queue
     deadline = time.monotonic() + 10
     while not probe_results and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class PerfConfig(AppConfig):
-    name = "backend.perf"
-    label = "perf"
-    verbose_name = "Performance measurement"

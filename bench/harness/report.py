@@ -1,0 +1,410 @@
+"""docs/benchmarks/README.md and its charts, written from results.json (and scale.json when present)."""
+
+import json
+from pathlib import Path
+
+from bench.harness.results import web_cpu_ms_per_request
+
+CHART = "throughput-latency.png"
+SCALE_CHART = "scale.png"
+ORDER = ("floor", "nocache", "cachalot", "full")
+
+
+def _fmt(value, digits: int = 1, suffix: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}{suffix}"
+    return f"{value:,}{suffix}"
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _met(met) -> str:
+    return {True: "met", False: "**not met**", None: "not measured"}[met]
+
+
+def chart(doc: dict, path: Path) -> None:
+    """Throughput (mixed workload and hot reads alone) and latency percentiles per configuration."""
+    import matplotlib
+    import matplotlib.ticker
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    configs = doc["configs"]
+    names = [*(n for n in ORDER if n in configs), *doc.get("silk", {})]
+    rows = {**configs, **doc.get("silk", {})}
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    x = range(len(names))
+    mixed = [rows[n]["rps"] for n in names]
+    hot = [rows[n]["hot"]["rps"] if rows[n].get("hot") else (rows[n]["rps"] if n == "floor" else 0) for n in names]
+    left.bar([i - 0.2 for i in x], mixed, 0.4, label="workload (95% reads, 5% writes)", color="#4c72b0")
+    left.bar([i + 0.2 for i in x], hot, 0.4, label="hot reads alone", color="#dd8452")
+    left.set_xticks(list(x), names, rotation=15)
+    left.set_ylabel("requests / s")
+    left.set_title("Throughput")
+    left.legend(fontsize=8)
+    for i, value in enumerate(mixed):
+        left.annotate(f"{value:,.0f}", (i - 0.2, value), ha="center", va="bottom", fontsize=7)
+    width = 0.27
+    for offset, key, color in ((-width, "p50_ms", "#55a868"), (0, "p95_ms", "#c44e52"), (width, "p99_ms", "#8172b2")):
+        right.bar([i + offset for i in x], [rows[n][key] or 0 for n in names], width, label=key[:3], color=color)
+    right.set_xticks(list(x), names, rotation=15)
+    right.set_ylabel("ms (workload)")
+    right.set_yscale("log")
+    right.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    right.yaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    right.set_title("Latency")
+    right.legend(fontsize=8)
+    params = doc.get("params", {})
+    fig.suptitle(
+        f"Paeshift, {params.get('users', '?'):,} users, {params.get('clients')} clients, "
+        f"{params.get('web_workers')} web workers, {doc.get('date', '')[:10]}",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _hot(result: dict | None, name: str) -> dict | None:
+    """The hot reads alone of a scale row (``floor`` is its own: every request is the constant one)."""
+    if not result:
+        return None
+    if name == "floor":
+        return result
+    return result.get("hot")
+
+
+def _over_floor(rows: dict, name: str) -> float | None:
+    hot, floor = _hot(rows.get(name), name), rows.get("floor")
+    if not hot or not floor or not floor.get("rps"):
+        return None
+    return hot["rps"] / floor["rps"]
+
+
+def scale_chart(doc: dict, path: Path) -> None:
+    """Hot reads alone by data size: throughput as a fraction of that size's ``floor`` (so a busier
+    machine at one size does not read as a slower system), and the cost of one read, warm (``full``)
+    and cold (``nocache``): the server's own time and the web workers' CPU."""
+    import matplotlib
+    import matplotlib.ticker
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scales = sorted(doc["scales"], key=int)
+    users = [int(s) for s in scales]
+    names = sorted({n for s in scales for n in doc["scales"][s]}, key=lambda n: ORDER.index(n) if n in ORDER else 9)
+    labels = {"full": "full (warm: served from the cache)", "nocache": "nocache (cold: built from the database)"}
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for name in names:
+        rows = [doc["scales"][s] for s in scales]
+        if name != "floor":
+            left.plot(users, [_over_floor(r, name) for r in rows], marker="o", label=labels.get(name, name))
+        hots = [_hot(r.get(name), name) for r in rows]
+        right.plot(
+            users,
+            [h.get("server_app_ms_mean") if h else None for h in hots],
+            marker="o",
+            label=f"{labels.get(name, name)}, server time",
+        )
+        right.plot(
+            users,
+            [web_cpu_ms_per_request(h) for h in hots],
+            marker="x",
+            linestyle="--",
+            label=f"{labels.get(name, name)}, web CPU",
+        )
+    left.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")
+    left.set_ylim(bottom=0)
+    left.set_ylabel("hot-read throughput / floor at the same size")
+    left.set_title("Throughput of hot reads, relative to floor")
+    right.set_ylabel("ms per hot read (mean)")
+    right.set_yscale("log")
+    right.set_title("Cost of one hot read: server time and web CPU")
+    right.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    right.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    right.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    for axis in (left, right):
+        axis.set_xscale("log")
+        axis.set_xticks(users, [f"{u:,}" for u in users])
+        axis.set_xlabel("users seeded")
+        axis.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _results_section(doc: dict) -> list[str]:
+    configs = doc["configs"]
+    params = doc["params"]
+    lines = []
+    if doc.get("note"):
+        lines += [f"> **{doc['note']}**", ""]
+    lines += [
+        f"Run of {doc['date']}: {params['users']:,} users seeded (seed {params['seed']}), {params['clients']} "
+        f"concurrent clients, {params['web_workers']} gunicorn workers, a Celery worker with "
+        f"{params['worker_concurrency']} processes; warm-up {params['warmup']:g} s, measured {params['duration']:g} s "
+        f"(hot reads alone: {params['hot_duration']:g} s).",
+        "",
+        "| configuration | req/s | x floor | x nocache | p50 ms | p95 ms | p99 ms | errors | SQL / request "
+        "| hit rate | stale reads | warm p50 / p95 ms | hot reads alone, req/s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name in [n for n in ORDER if n in configs]:
+        r = configs[name]
+        hot = r.get("hot")
+        hot_cell = "-" if name != "floor" and not hot else _fmt(hot["rps"] if hot else r["rps"], 0)
+        cells = [
+            f"`{name}`",
+            _fmt(r["rps"], 0),
+            _fmt(r.get("rps_over_floor"), 2),
+            _fmt(r.get("rps_over_nocache"), 2),
+            _fmt(r["p50_ms"], 2),
+            _fmt(r["p95_ms"], 2),
+            _fmt(r["p99_ms"], 2),
+            str(r["errors"]),
+            _fmt(r["queries_per_request"], 2),
+            _pct(r["hit_rate"]),
+            f"{r['stale_reads']} of {r['stale_checks']:,}",
+            f"{_fmt(r.get('warm_latency_ms_p50'))} / {_fmt(r['warm_latency_ms_p95'])}",
+            hot_cell,
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", f"![throughput and latency per configuration]({CHART})", "", "### Targets", ""]
+    lines += ["| target | measured | goal | |", "| --- | ---: | ---: | --- |"]
+    goals = {
+        "full_hot_over_floor": "≥ 0.8",
+        "full_over_nocache": "≥ 10",
+        "full_over_cachalot": "≥ 2",
+        "hit_rate": "≥ 97%",
+        "stale_reads": "0",
+        "errors": "0",
+        "p99_over_p50": "< 4",
+    }
+    for t in doc.get("targets", []):
+        value = _pct(t["value"]) if t["key"] == "hit_rate" else _fmt(t["value"], 2)
+        lines.append(f"| {t['label']} | {value} | {goals[t['key']]} | {_met(t['met'])} |")
+    lines += ["", "### Per namespace (full)", ""]
+    full = configs.get("full")
+    if full and full.get("cache_namespaces"):
+        lines += [
+            "| namespace | hits | misses | hit rate | hit rate seen by clients | rebuilds | warm p50 / p95 ms |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for ns, row in full["cache_namespaces"].items():
+            client = full.get("client_hit_rate_by_namespace", {}).get(ns)
+            lines.append(
+                f"| `{ns}` | {row['hits']:,} | {row['misses']:,} | {_pct(row['hit_rate'])} | {_pct(client)} "
+                f"| {row['rebuilds']:,} | {_fmt(row['warm_latency_ms_p50'])} / {_fmt(row['warm_latency_ms_p95'])} |"
+            )
+    else:
+        lines.append("(no `full` run)")
+    lines += ["", "### Where the machine's time went (cores busy during the measured window)", ""]
+    parts = sorted({p for r in configs.values() for p in r.get("cpu_cores_busy", {})})
+    if parts:
+        lines += ["| configuration | " + " | ".join(parts) + " |", "| --- |" + " ---: |" * len(parts)]
+        for name in [n for n in ORDER if n in configs]:
+            busy = configs[name].get("cpu_cores_busy", {})
+            lines.append(f"| `{name}` | " + " | ".join(_fmt(busy.get(p), 2) for p in parts) + " |")
+    lines += ["", "### The cost of one request", ""]
+    lines += [
+        "The web workers' CPU per request (cores busy x 1,000 / req/s) and the server's own time per request "
+        "(`Server-Timing` app, which includes waiting for PostgreSQL and Redis): what one request costs, "
+        "whatever the queueing in front of it.",
+        "",
+        "| configuration | web CPU per request, ms | server time per request, ms | web CPU per hot read, ms "
+        "| server time per hot read, ms | Redis round trips per hot read |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name in [n for n in ORDER if n in configs]:
+        r = configs[name]
+        hot = _hot(r, name) or {}
+        cells = [
+            f"`{name}`",
+            _fmt(web_cpu_ms_per_request(r), 2),
+            _fmt(r.get("server_app_ms_mean"), 2),
+            _fmt(web_cpu_ms_per_request(hot), 2),
+            _fmt(hot.get("server_app_ms_mean"), 2),
+            _fmt(hot.get("redis_round_trips_per_request"), 2),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    if doc.get("silk"):
+        lines += ["", "### Silk's cost", ""]
+        lines += [
+            "| configuration | req/s | x full | p50 ms | p99 ms | errors |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        if full:
+            lines.append(
+                f"| `full` | {_fmt(full['rps'], 0)} | 1.00 | {_fmt(full['p50_ms'], 2)} "
+                f"| {_fmt(full['p99_ms'], 2)} | {full['errors']} |"
+            )
+        for name, r in doc["silk"].items():
+            lines.append(
+                f"| `{name}` | {_fmt(r['rps'], 0)} | {_fmt(r.get('rps_over_full'), 2)} | {_fmt(r['p50_ms'], 2)} "
+                f"| {_fmt(r['p99_ms'], 2)} | {r['errors']} |"
+            )
+    if doc.get("profile", {}).get("samples"):
+        prof = doc["profile"]
+        lines += ["", "### Profile of `full` (py-spy, web workers, busy time)", ""]
+        lines += [
+            f"{prof['samples']:,} samples at 100 Hz over the measured window of a separate run of `full` with the "
+            "same workload (`full_profiled`), so that the sampler's own CPU is in none of the figures above. A "
+            "sample goes to the innermost layer of its stack.",
+            "",
+            "| layer | share |",
+            "| --- | ---: |",
+        ]
+        lines += [f"| {name} | {share:.1%} |" for name, share in prof["layers"]]
+        lines += ["", "| innermost function | share |", "| --- | ---: |"]
+        lines += [f"| `{name}` | {share:.1%} |" for name, share in prof["functions"]]
+    machine = doc.get("machine", {})
+    lines += [
+        "",
+        "### Machine",
+        "",
+        f"{machine.get('cpu') or 'unknown CPU'}, {machine.get('cores')} cores, {machine.get('memory_gib')} GiB; "
+        f"{machine.get('os')}; Python {machine.get('python')}; PostgreSQL {machine.get('postgresql')}; "
+        f"Redis {machine.get('redis')}; "
+        + ", ".join(f"{k} {v}" for k, v in machine.get("packages", {}).items() if v)
+        + f". {machine.get('note', '')}.",
+    ]
+    return lines
+
+
+def _scale_section(doc: dict) -> list[str]:
+    lines = ["## Scale", ""]
+    if doc.get("note"):
+        lines += [f"> **{doc['note']}**", ""]
+    params = doc["params"]
+    lines += [
+        f"Run of {doc['date']}: the same workload at each data size, {params['clients']} clients, "
+        f"{params['web_workers']} web workers, measured {params['duration']:g} s.",
+        "",
+        "Hot reads alone are served from the cache in `full` (warm) and built from the database in `nocache` "
+        "(cold): both should stay nearly flat as the data grows, thanks to the indexes. The clients keep the "
+        "server saturated, so their latency is mostly queueing (16 clients over the throughput); the server's "
+        "own time per hot read (`Server-Timing` app) and the web workers' CPU per hot read are the cost of one "
+        "read. `floor` runs again at each size and does not read the data: it is the machine's speed at that "
+        "moment, and throughput is compared as a fraction of it (a shared machine is busier at one size than "
+        "at another).",
+        "",
+        "| users | configuration | workload req/s | hot reads alone, req/s | hot reads alone x floor "
+        "| hot reads alone, p50 / p99 ms | server time per hot read, mean ms | web CPU per hot read, ms "
+        "| SQL / request | hit rate | commit-to-warm p95 ms | errors |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for scale in sorted(doc["scales"], key=int):
+        rows = doc["scales"][scale]
+        for name in sorted(rows, key=lambda n: ORDER.index(n) if n in ORDER else 9):
+            r = rows[name]
+            hot = _hot(r, name) or {}
+            cells = [
+                f"{int(scale):,}",
+                f"`{name}`",
+                _fmt(r["rps"], 0),
+                _fmt(hot.get("rps"), 0),
+                _fmt(_over_floor(rows, name), 2),
+                f"{_fmt(hot.get('p50_ms'), 2)} / {_fmt(hot.get('p99_ms'), 2)}",
+                _fmt(hot.get("server_app_ms_mean"), 2),
+                _fmt(web_cpu_ms_per_request(hot), 2),
+                _fmt(r["queries_per_request"], 2),
+                _pct(r["hit_rate"]),
+                _fmt(r["warm_latency_ms_p95"]),
+                str(r["errors"]),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", f"![hot-read throughput and cost by data size]({SCALE_CHART})", ""]
+    return lines
+
+
+INTRO = """# Benchmarks
+
+The whole stack under a realistic load, configurations side by side in one run: the Procfile's processes under
+honcho with the benchmark's settings (`config.settings.bench`: production plus the floor endpoint), gunicorn with a
+fixed number of workers, PostgreSQL, Redis, one Celery worker (and beat where the configuration has hot caches),
+silk off unless said. Figures are relative to `floor`, the framework's own limit on the same machine, so
+they mean the same on any machine.
+
+## How to reproduce
+
+With PostgreSQL and Redis running (`DATABASE_URL` and `REDIS_URL` name the servers; defaults
+`postgres://postgres@127.0.0.1:5432` and `redis://127.0.0.1:6379`):
+
+```
+make bench          # 10,000 users, every configuration, 30 s each: writes this README, results.json and the chart
+make bench-smoke    # 200 users, a few seconds each, checks that full beats nocache (what CI runs)
+make bench-scale    # floor, nocache and full at 1,000, 10,000 and 100,000 users: scale.json, the Scale section
+make bench BENCH_ARGS="--duration 60 --clients 32 --profile"   # any option of `manage.py bench --help`
+```
+
+The bench creates its own databases on the PostgreSQL server, named after `DATABASE_URL`'s database
+(`<name>_bench_tpl_*`, seeded once, and a fresh copy `<name>_bench_run_*` per configuration, dropped afterwards), uses
+Redis databases 8 (cache) and 9 (broker) of the Redis server (`--cache-db`, `--broker-db`), and leaves the logs of
+every process in `/tmp/paeshift-bench/<date>/`. On 2 cores `make bench` takes 12 to 20 minutes (seeding 10,000 users
+about a minute; building the hot keys of each `full` run 20 s to 2 min, depending on how busy the machine is),
+`--profile` adds 2 to 3 minutes, and `make bench-scale` takes about 22
+minutes (seeding 100,000 users about 4 minutes).
+
+## What is measured
+
+- **Configurations.** `floor`: every request is `GET /api/v1/ops/floor/`, a constant small JSON body behind the
+  same middleware, token authentication (served by cachalot), permission check and renderer; no writes.
+  `nocache`: cachalot and hot caches off. `cachalot`: cachalot on (read-mostly tables), hot caches off. `full`:
+  cachalot and hot caches on, rebuilds by the worker, beat's refresh-ahead. `full_silk` and `full_silk_sampled`:
+  `full` with django-silk recording every request, then sampling as production configures it. `full_profiled`
+  (with `--profile`): `full` once more with py-spy sampling the web workers; only its profile is reported.
+- **Workload** (`bench/workload.py`, the one every measurement uses): users drawn from a Zipf distribution
+  (exponent 1.1, the same hot users for every client), 95% reads over the six hot endpoints (a quarter through
+  their legacy paths), the open jobs list and each side's own list (a worker's applications or upcoming shifts, a
+  client's posted jobs), 5% writes (payments created and later settled by staff, reviews, applications, profile and
+  account updates). Each virtual client has its own seed, its own share of the one-time
+  targets (so no two clients race for the same review or application: a 409 would be an error), and a real token.
+  Load comes from locust (`FastHttpUser`, no think time) in its own process, on the same machine.
+- **Phases.** Each configuration runs on a fresh copy of the seeded database with empty Redis databases. It then
+  starts from the steady state of a running system, restricted to what the run will touch (the clients'
+  workloads are replayed without a server to find out): with cachalot on, each client token has been
+  authenticated once (cachalot holds the query); with hot caches on, every key the run will read has been built
+  (the worker's own rebuild, by as many processes as the worker has, as `warm_caches --all` would leave it). Then a
+  warm-up, the server's counters reset, and the measured window. Then, except for `floor`, a second window of hot
+  reads alone: the throughput of the hot endpoints themselves, which is what the targets compare with `floor`.
+  The configurations run one after another, so a shared machine can be faster for one than for another: compare
+  figures from one run, and a repeat run to see the spread.
+- **Figures.** Throughput and latency percentiles are measured by the client over the window. Errors are non-2xx
+  responses (every op of the workload should succeed). SQL queries per request are the server's own count,
+  from the `Server-Timing` header of every response. Hit rate and commit-to-warm latency come from the server's
+  counters (`cache_stats --json`, reset at the start of the window; the latency is the worst namespace's). Stale
+  reads: every read of a profile, account details, payments, reviews received or given is checked against the
+  writes acknowledged before it was sent (`bench/staleness.py`): a headline, bank name or payment
+  status older than an acknowledged write, or an acknowledged new payment or review missing from the first page.
+
+"""
+
+
+def readme(results_doc: dict | None, scale_doc: dict | None) -> str:
+    lines = [INTRO.rstrip(), ""]
+    lines += ["## Results", ""]
+    lines += _results_section(results_doc) if results_doc else ["No run yet: `make bench`.", ""]
+    lines.append("")
+    if scale_doc:
+        lines += _scale_section(scale_doc)
+    else:
+        lines += ["## Scale", "", "No scale run yet: `make bench-scale`.", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_all(output: Path) -> None:
+    """Regenerate README.md and the charts from the JSON files in ``output``."""
+    results_path, scale_path = output / "results.json", output / "scale.json"
+    results_doc = json.loads(results_path.read_text()) if results_path.exists() else None
+    scale_doc = json.loads(scale_path.read_text()) if scale_path.exists() else None
+    if results_doc:
+        chart(results_doc, output / CHART)
+    if scale_doc:
+        scale_chart(scale_doc, output / SCALE_CHART)
+    (output / "README.md").write_text(readme(results_doc, scale_doc))

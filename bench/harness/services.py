@@ -1,0 +1,86 @@
+"""The services a benchmark runs against: a PostgreSQL server where it may create databases, and
+two database numbers on one Redis (the cache's and the broker's), flushed between configurations."""
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import redis
+
+from bench.stack import admin_connection, create_database, drop_database, free_port, stack_environment, with_path
+
+
+@dataclass
+class Services:
+    database_url: str
+    redis_url: str
+    cache_db: int = 8
+    broker_db: int = 9
+
+    @property
+    def prefix(self) -> str:
+        """What the benchmark's database names start with: DATABASE_URL's database name and ``_``, so
+        runs given different databases on one server never touch each other's."""
+        name = urlsplit(self.database_url).path.lstrip("/")
+        return f"{name}_" if name and name != "postgres" else ""
+
+    def database(self, name: str) -> str:
+        return with_path(self.database_url, f"/{name}")
+
+    @property
+    def cache_url(self) -> str:
+        return with_path(self.redis_url, f"/{self.cache_db}")
+
+    @property
+    def broker_url(self) -> str:
+        return with_path(self.redis_url, f"/{self.broker_db}")
+
+    def admin(self):
+        return admin_connection(self.database_url)
+
+    def database_exists(self, name: str) -> bool:
+        with self.admin() as conn:
+            return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
+
+    def create_database(self, name: str, *, template: str | None = None) -> None:
+        create_database(self.database_url, name, template=template)
+
+    def drop_database(self, name: str) -> None:
+        drop_database(self.database_url, name)
+
+    def postgres_version(self) -> str:
+        with self.admin() as conn:
+            return conn.execute("SHOW server_version").fetchone()[0]
+
+    def flush_redis(self) -> None:
+        for url in (self.cache_url, self.broker_url):
+            client = redis.Redis.from_url(url, socket_timeout=5)
+            client.flushdb()
+            client.close()
+
+    def redis_version(self) -> str:
+        client = redis.Redis.from_url(self.cache_url, socket_timeout=5)
+        try:
+            return client.info("server").get("redis_version", "?")
+        finally:
+            client.close()
+
+    def env(
+        self, database: str, overrides: dict[str, str], *, workdir: Path, port: int | None = None
+    ) -> dict[str, str]:
+        """The environment of a benchmark stack on ``database`` (and of our manage.py subprocesses):
+        the benchmark's settings (production plus the ``bench`` app), ``overrides`` on top."""
+        return stack_environment(
+            self.database(database),
+            self.cache_url,
+            free_port(),
+            workdir,
+            settings="config.settings.bench",
+            **{
+                "CELERY_BROKER_URL": self.broker_url,
+                # The load generator speaks plain HTTP to gunicorn, without a router's X-Forwarded-Proto.
+                "DJANGO_SECURE_SSL_REDIRECT": "false",
+                "SILK_ENABLED": "false",
+                **overrides,
+            },
+        )
