@@ -60,6 +60,7 @@ up: up-env venv $(STATIC_MANIFEST)
 	export DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}"; \
 	export DJANGO_ALLOWED_HOSTS="$${DJANGO_ALLOWED_HOSTS:-localhost,127.0.0.1}"; \
 	export CELERY_BROKER_URL="$${CELERY_BROKER_URL:-$(LOCAL_BROKER_URL)}"; \
+	export GUNICORN_ACCESS_LOG="$${GUNICORN_ACCESS_LOG:-true}"; \
 	honcho -f Procfile start release; \
 	echo ""; \
 	echo "  Paeshift API      http://$(HOST):$(PORT)/api/v1/   (readiness: /readyz)"; \

@@ -48,7 +48,7 @@ from rest_framework.authtoken.models import Token
 from tqdm import tqdm
 
 from backend.accounts.models import AccountDetails, Profile, User
-from backend.jobs.models import Application, Job
+from backend.jobs.models import FEED_ALL, Application, Job, city_key
 from backend.payments.models import Payment
 from backend.ratings.models import Review
 
@@ -840,7 +840,7 @@ def seed(
 
         job_columns = (
             "client_id", "title", "description", "city", "address", "pay_rate", "shift_start", "shift_end", "slots",
-            "status", "created_at", "updated_at",
+            "status", "created_at", "updated_at", "city_key", "feed_key",
         )  # fmt: skip
         job_rows = [
             (
@@ -856,6 +856,9 @@ def seed(
                 j.status,
                 j.created_at,
                 j.updated_at,
+                # Derived by Job.save(), which neither COPY nor bulk_create calls.
+                city_key(j.city.name),
+                FEED_ALL if j.status == Job.Status.OPEN else None,
             )
             for j in plan.jobs
         ]

@@ -6,6 +6,8 @@ from http import HTTPStatus
 
 from gunicorn import util
 
+from config.gunicorn_logging import FORMAT
+
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
@@ -16,10 +18,18 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = 5
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = 100
-accesslog = "-"
+# The access log: one JSON line per request on stdout. GUNICORN_ACCESS_LOG=false turns it off where the
+# platform's router logs every request already (Heroku, Render, Fly, Cloud Run, an ALB with access
+# logs): measured at a tenth of /healthz's time per request (docs/performance.md, "Per-request overhead").
+_access_log = os.environ.get("GUNICORN_ACCESS_LOG", "true").lower()
+if _access_log not in ("true", "false"):
+    raise ValueError(f"GUNICORN_ACCESS_LOG must be true or false, not {_access_log!r}")
+accesslog = "-" if _access_log == "true" else None
+# Builds only the atoms the format uses (config/gunicorn_logging.py), not every header and environ key.
+logger_class = "config.gunicorn_logging.AccessLogger"
+access_log_format = FORMAT
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms'
 # One JSON object per line on stdout, like the application's own logs (config/settings/production.py).
 logconfig_dict = {
     "version": 1,

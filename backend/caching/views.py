@@ -20,7 +20,8 @@ class HotCachedMixin:
     hot view also overrides ``check_hot_access()`` (it runs before the cache is read, so a cached
     private payload is never served to anyone else). A request with query parameters (another
     page, a filter) or asking for another format (the browsable API) takes ``get_uncached()``: the
-    normal path. List the mixin before the DRF view it extends (``class V(HotCachedMixin,
+    normal path. A view whose hot keys include a query parameter (the open-jobs feed's ``?city=``)
+    overrides ``is_hot_request()``. List the mixin before the DRF view it extends (``class V(HotCachedMixin,
     generics.ListAPIView)``), so that its ``get`` is the one that serves the route; the system
     checks of ``backend/caching/checks.py`` refuse to start otherwise.
     """
@@ -33,6 +34,10 @@ class HotCachedMixin:
     def check_hot_access(self, request, key_id: int) -> None:
         return None
 
+    def is_hot_request(self, request) -> bool:
+        """Whether the query asks for what the hot key holds: by default, no query parameter at all."""
+        return not request.query_params
+
     def get_uncached(self, request, key_id: int, *args, **kwargs):
         data = self.hot_view.build(key_id)
         if data is None:
@@ -44,7 +49,7 @@ class HotCachedMixin:
         self.check_hot_access(request, key_id)
         if (
             settings.HOT_CACHE_ENABLED
-            and not request.query_params
+            and self.is_hot_request(request)
             and isinstance(request.accepted_renderer, JSONRenderer)
         ):
             return read.respond(request, self.hot_view.namespace, key_id)

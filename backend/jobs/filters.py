@@ -12,7 +12,9 @@ from drf_spectacular.utils import extend_schema_field
 
 from backend.common.converters import MAX_ID
 from backend.jobs import selectors
-from backend.jobs.models import Application, Job
+from backend.jobs.models import Application, Job, city_key
+
+CITY_MAX_LENGTH = 80
 
 
 class InstantField(forms.DateTimeField):
@@ -96,7 +98,11 @@ class StrictBooleanFilter(filters.Filter):
 
 class JobFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=Job.Status.choices, help_text="Jobs in this status. Default: `open`.")
-    city = TextFilter(lookup_expr="iexact", max_length=80, help_text="City, case-insensitive exact match.")
+    city = TextFilter(
+        method="filter_city",
+        max_length=CITY_MAX_LENGTH,
+        help_text="City, compared case-insensitively (Unicode case folding) with runs of spaces as one.",
+    )
     shift_start_after = InstantFilter(
         field_name="shift_start",
         lookup_expr="gte",
@@ -123,6 +129,11 @@ class JobFilter(filters.FilterSet):
         if not self.form.cleaned_data.get("status"):
             queryset = queryset.filter(status=Job.Status.OPEN)
         return queryset
+
+    def filter_city(self, queryset: QuerySet[Job], name: str, value: str) -> QuerySet[Job]:
+        # The city's key (backend.jobs.models.city_key), on the (status, city_key, shift_start) index:
+        # the same comparison as the hot feed of ?city= alone (backend/jobs/hot_caches.py).
+        return queryset.filter(city_key=city_key(value))
 
     def filter_search(self, queryset: QuerySet[Job], name: str, value: str) -> QuerySet[Job]:
         return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))

@@ -1,6 +1,30 @@
+from hashlib import blake2b
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+
+# The hot key id of the marketplace-wide open-jobs feed (``jobs:open``, backend/jobs/hot_caches.py);
+# a city's feed is keyed by its ``city_key``, never 0.
+FEED_ALL = 0
+
+
+def city_normal(city: str) -> str:
+    """A city as the job list compares it: whitespace runs collapsed to one space, ends stripped,
+    case folded (``str.casefold``, Unicode's full case folding: "Straße" and "STRASSE" are one city)."""
+    return " ".join(city.split()).casefold()
+
+
+def city_key(city: str) -> int:
+    """A stable id for ``city_normal(city)``: the first 63 bits of its BLAKE2b-64 digest, from 1 to 2**63 - 1.
+
+    Stored on each job (``Job.city_key``), read by the ``?city=`` filter, and the hot key id of the city's
+    open-jobs feed, so the list, its filter and its invalidation share one definition and need no lookup
+    table. Two different cities share a key with probability 2**-63 per pair (about 5e-8 among a million
+    cities): they would be listed together, by the filter and the hot feed alike.
+    """
+    digest = int.from_bytes(blake2b(city_normal(city).encode(), digest_size=8).digest(), "big") >> 1
+    return digest or 1
 
 
 class Job(models.Model):
@@ -25,6 +49,12 @@ class Job(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Both set by save() from city and status: what the hot feed's declaration names as the ids of the
+    # keys a change of this job makes stale (docs/caching.md, "Hot views").
+    city_key = models.BigIntegerField(editable=False, help_text="city_key(city): the city's feed key.")
+    feed_key = models.SmallIntegerField(
+        null=True, editable=False, help_text="FEED_ALL while the job is open (listed in the feed), else null."
+    )
 
     class Meta:
         ordering = ["shift_start", "id"]
@@ -38,8 +68,8 @@ class Job(models.Model):
             ),
         ]
         indexes = [
-            # Open jobs list: WHERE status = 'open' [AND city = ?] ORDER BY shift_start, id.
-            models.Index(fields=["status", "city", "shift_start"], name="job_status_city_start_idx"),
+            # Open jobs list: WHERE status = 'open' [AND city_key = ?] ORDER BY shift_start, id.
+            models.Index(fields=["status", "city_key", "shift_start"], name="job_status_city_start_idx"),
             models.Index(fields=["status", "shift_start"], name="job_status_start_idx"),
             # "Jobs I posted" (GET /api/v1/me/jobs/, backend.jobs.selectors.job_list_for_client):
             # WHERE client_id = ? ORDER BY created_at DESC, id DESC, read in index order.
@@ -50,6 +80,22 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs):
+        """Derives ``city_key`` and ``feed_key`` (and saves them with ``city`` or ``status`` under ``update_fields``).
+
+        Writes past ``save()`` (``QuerySet.update(city=...)``) would leave them behind: services do not
+        make them (tests/caching/test_write_path.py).
+        """
+        self.city_key = city_key(self.city)
+        self.feed_key = FEED_ALL if self.status == self.Status.OPEN else None
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            fields = set(update_fields)
+            fields |= {"city_key"} if "city" in fields else set()
+            fields |= {"feed_key"} if "status" in fields else set()
+            kwargs["update_fields"] = fields
+        super().save(*args, **kwargs)
 
 
 class Application(models.Model):

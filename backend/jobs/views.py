@@ -8,10 +8,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.caching.views import HotCachedMixin
+from backend.common.access import ensure_owner_or_staff
 from backend.common.openapi import LEGACY_DESCRIPTION, ErrorResponse409Serializer
 from backend.jobs import hot_caches, selectors, services
-from backend.jobs.filters import ApplicationFilter, JobFilter, MyApplicationFilter, MyJobFilter
-from backend.jobs.models import Application, Job
+from backend.jobs.filters import CITY_MAX_LENGTH, ApplicationFilter, JobFilter, MyApplicationFilter, MyJobFilter
+from backend.jobs.models import FEED_ALL, Application, Job, city_key
 from backend.jobs.serializers import (
     ApplicationCreateInputSerializer,
     ApplicationOutputSerializer,
@@ -40,8 +41,12 @@ def _schedule_errors(*, method: str):
     return decorate
 
 
+# The first page of a city with no open job: what the list renders, and what the hot feed's "not found" means.
+_EMPTY_PAGE = {"count": 0, "next": None, "previous": None, "results": []}
+
+
 @_schedule_errors(method="post")
-class JobListView(generics.ListAPIView):
+class JobListView(HotCachedMixin, generics.ListAPIView):
     """Open jobs, soonest shift first; filter by status, city, shift start, client, or search text.
 
     Without `status` only open jobs are listed. No authentication needed to read; posting a job
@@ -51,13 +56,44 @@ class JobListView(generics.ListAPIView):
     permission_classes = [IsAuthenticatedOrReadOnly]
     serializer_class = JobListOutputSerializer
     filterset_class = JobFilter
+    hot_view = hot_caches.OPEN_JOBS
 
     def get_queryset(self):
         return selectors.job_list()
 
+    def is_hot_request(self, request) -> bool:
+        """No query parameter (every city), or ``city`` alone, once, as the filter would accept it: at most
+        80 characters, not blank, no NUL (anything else takes the filter's path and its 400)."""
+        params = request.query_params
+        if not params:
+            return True
+        if list(params) != ["city"]:
+            return False
+        values = params.getlist("city")
+        return (
+            len(values) == 1
+            and 0 < len(values[0]) <= CITY_MAX_LENGTH
+            and "\x00" not in values[0]
+            and bool(values[0].strip())
+        )
+
+    def get_hot_key_id(self, request, **kwargs) -> int:
+        city = request.query_params.get("city")
+        return FEED_ALL if city is None else city_key(city)
+
+    def get_uncached(self, request, key_id: int, *args, **kwargs):
+        if self.is_hot_request(request):  # hot caches off, or the browsable API: the builder, as cached
+            return Response(self.hot_view.build(key_id) or _EMPTY_PAGE)
+        return self.list(request, *args, **kwargs)
+
     @extend_schema(tags=["jobs"])
     def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        response = super().get(request, *args, **kwargs)
+        if response.status_code == 404 and hasattr(response, "hot_cache_outcome"):
+            # A city with no open job is kept as "not found" (a bounded lifetime): it is the empty page.
+            outcome, response = response.hot_cache_outcome, Response(_EMPTY_PAGE)
+            response.hot_cache_outcome = outcome
+        return response
 
     @extend_schema(
         tags=["jobs"],
@@ -249,17 +285,20 @@ class ApplicationRejectView(_ApplicationActionView):
     service = staticmethod(services.application_reject)
 
 
-class _MyListView(generics.ListAPIView):
-    """A list of the caller's own rows. The default request (no query parameter) is answered by
-    ``build_first_page`` (backend/jobs/hot_caches.py), keyed by the caller's id, with the same bytes
-    as the paginated list, so it can become a hot view without changing what clients see."""
+class _MyListView(HotCachedMixin, generics.ListAPIView):
+    """A list of the caller's own rows. The default request (no query parameter) is a hot view keyed
+    by the caller's id (backend/jobs/hot_caches.py), the same bytes as the paginated list's page 1."""
 
-    build_first_page = None
+    def get_hot_key_id(self, request, **kwargs) -> int:
+        return request.user.id
 
-    def get(self, request, *args, **kwargs):
-        if request.query_params:
-            return super().get(request, *args, **kwargs)
-        return Response(self.build_first_page(request.user.id))
+    def check_hot_access(self, request, key_id: int) -> None:
+        # Holds by construction (the key is the requester's own id); written where every private hot
+        # view writes it (the caching.E003 system check).
+        ensure_owner_or_staff(request.user, key_id)
+
+    def get_uncached(self, request, key_id: int, *args, **kwargs):
+        return self.list(request, *args, **kwargs)
 
 
 @extend_schema_view(get=extend_schema(tags=["me"]))
@@ -275,7 +314,7 @@ class MyApplicationListView(_MyListView):
 
     serializer_class = MyApplicationOutputSerializer
     filterset_class = MyApplicationFilter
-    build_first_page = staticmethod(hot_caches.build_my_applications)
+    hot_view = hot_caches.MY_APPLICATIONS
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -294,7 +333,7 @@ class MyJobListView(_MyListView):
 
     serializer_class = MyJobOutputSerializer
     filterset_class = MyJobFilter
-    build_first_page = staticmethod(hot_caches.build_my_jobs)
+    hot_view = hot_caches.MY_JOBS
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -1,4 +1,4 @@
-"""The six hot endpoints and their legacy twins, end to end through the API.
+"""The hot endpoints and their legacy twins, end to end through the API.
 
 For each endpoint and each path that serves it: the exact cost of a cold read, a warm read that
 runs no SQL at all (token authentication included, served by cachalot) and returns the same
@@ -28,7 +28,7 @@ from backend.accounts.models import User
 from backend.caching import registry
 from backend.caching.store import get_store
 from backend.jobs import services as job_services
-from backend.jobs.models import Application, Job
+from backend.jobs.models import FEED_ALL, Application, Job
 from backend.payments.models import Payment
 from tests.assertions import assert_error
 from tests.caching.test_hot_cache import settle_fixture_writes
@@ -42,6 +42,9 @@ REVIEWS_GIVEN = "reviews:reviewer"
 PROFILE = "profile:user"
 ACCOUNT_DETAILS = "account_details:user"
 JOB_DETAIL = "job:detail"
+FEED = "jobs:open"
+MY_APPLICATIONS = "dashboard:applications"
+MY_JOBS = "dashboard:jobs"
 
 # Every path that serves a namespace; the first one is the canonical path. ``{id}`` is the key id
 # (a user's id, or a job's); the ``me`` paths are keyed by the requesting user.
@@ -52,8 +55,12 @@ PATHS = {
     PROFILE: ("/api/v1/users/{id}/profile/", "/api/v1/me/profile/", "/get-profile/{id}", "/get-profile/{id}/"),
     ACCOUNT_DETAILS: ("/api/v1/me/account-details/", "/get-account-details", "/get-account-details/"),
     JOB_DETAIL: ("/api/v1/jobs/{id}/", "/jobs/{id}", "/jobs/{id}/"),
+    # Key 0, every city (a city's feed, ?city=, is in tests/caching/test_hot_lists.py).
+    FEED: ("/api/v1/jobs/",),
+    MY_APPLICATIONS: ("/api/v1/me/applications/",),
+    MY_JOBS: ("/api/v1/me/jobs/",),
 }
-PRIVATE = {PAYMENTS, ACCOUNT_DETAILS}
+PRIVATE = {PAYMENTS, ACCOUNT_DETAILS, MY_APPLICATIONS, MY_JOBS}
 VARIANTS = [(namespace, path) for namespace, paths in PATHS.items() for path in paths]
 
 # A cold read with a token client: the token query (token joined with its user), then the
@@ -72,6 +79,12 @@ COLD_QUERIES = {
     ACCOUNT_DETAILS: 2,
     # token; job with client display name and the three application counts as subqueries
     JOB_DETAIL: 2,
+    # token; count of open jobs; first page with the clients' display names joined
+    FEED: 3,
+    # token; count of the user's applications; first page with each job and its client's display name joined
+    MY_APPLICATIONS: 3,
+    # token; count of the user's jobs; first page with the four application counts as subqueries
+    MY_JOBS: 3,
 }
 
 
@@ -116,7 +129,7 @@ class World:
         return self.clients[user.id]
 
     def key_id(self, namespace: str) -> int:
-        return self.open_job.id if namespace == JOB_DETAIL else self.owner.id
+        return {JOB_DETAIL: self.open_job.id, FEED: FEED_ALL}.get(namespace, self.owner.id)
 
     def reader(self, namespace: str, key_id: int) -> APIClient:
         """Who reads a key: its owner for private data, anyone (anonymous) for public data."""
@@ -216,6 +229,16 @@ def assert_realistic(namespace: str, body: dict, world: World) -> None:
     elif namespace == ACCOUNT_DETAILS:
         assert (body["user_id"], body["account_number"]) == (world.owner.id, "GB33BUKB20201555")
         assert (body["total_earned"], body["total_paid"], body["balance"]) == ("200.00", "120.00", "80.00")
+    elif namespace == FEED:
+        assert [(job["id"], job["client"]["display_name"]) for job in body["results"]] == [(world.open_job.id, "owner")]
+    elif namespace == MY_APPLICATIONS:  # the owner worked on client_c's job_c and unreviewed_job
+        assert {application["job"]["id"] for application in body["results"]} == {
+            world.job_c.id,
+            world.unreviewed_job.id,
+        }
+    elif namespace == MY_JOBS:
+        assert [job["id"] for job in body["results"]] == [world.open_job.id, world.job_b.id, world.job_a.id]
+        assert body["results"][0]["applications"]["pending"] == 1
     else:
         assert (body["id"], body["slots_remaining"]) == (world.open_job.id, 2)
         assert body["applications"] == {"pending": 1, "accepted": 1, "total": 3}
@@ -527,6 +550,9 @@ def test_display_name_change_shows_wherever_the_name_appears(
         *[(REVIEWS_RECEIVED, user.id) for user in (owner, *counterparts)],
         *[(REVIEWS_GIVEN, user.id) for user in (owner, *counterparts)],
         *[(JOB_DETAIL, job.id) for job in (world.open_job, world.job_a, world.job_b)],
+        (FEED, FEED_ALL),
+        # the applicants to the owner's jobs: each application shows the job's client
+        *[(MY_APPLICATIONS, user.id) for user in counterparts],
     ]
     warmed = warm_up(world, affected)
     for key in affected:
@@ -759,6 +785,8 @@ PRIVATE_VARIANTS = [
     *[(PAYMENTS, path) for path in PATHS[PAYMENTS]],
     *[(ACCOUNT_DETAILS, path) for path in PATHS[ACCOUNT_DETAILS]],
     (PROFILE, "/api/v1/me/profile/"),
+    *[(MY_APPLICATIONS, path) for path in PATHS[MY_APPLICATIONS]],
+    *[(MY_JOBS, path) for path in PATHS[MY_JOBS]],
 ]
 
 

@@ -14,7 +14,17 @@ from workers.cache import decay_popularity, refresh_hot_keys
 
 pytestmark = pytest.mark.django_db
 
-NAMESPACES = {"payments:user", "reviews:user", "reviews:reviewer", "profile:user", "account_details:user", "job:detail"}
+NAMESPACES = {
+    "payments:user",
+    "reviews:user",
+    "reviews:reviewer",
+    "profile:user",
+    "account_details:user",
+    "job:detail",
+    "jobs:open",
+    "dashboard:applications",
+    "dashboard:jobs",
+}
 
 
 def test_reads_record_popularity(api_client):

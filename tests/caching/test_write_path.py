@@ -20,6 +20,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from backend.caching import registry
+from backend.jobs.models import FEED_ALL
 from tests.factories import make_application, make_completed_job, make_job, make_payment, make_review, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +48,8 @@ def seeded(db):
     make_review(reviewer=worker, reviewee=client, job=job)
     open_job = make_job(client=client)
     make_application(job=open_job, applicant=worker)
-    return {"users": [client.id, worker.id], "jobs": [job.id, open_job.id]}
+    feeds = [FEED_ALL, open_job.city_key]  # every city, and the open job's city
+    return {"users": [client.id, worker.id], "jobs": [job.id, open_job.id], "feeds": feeds}
 
 
 def _tables_read(sql: str) -> set[str]:
@@ -59,7 +61,7 @@ def test_a_builder_reads_only_its_declared_dependencies(seeded, namespace):
     view = registry.get(namespace)
     model_of_table = {model._meta.db_table: model._meta.label for model in apps.get_models()}
     declared = {dependency.model for dependency in view.depends_on}
-    key_ids = seeded["jobs"] if namespace.startswith("job:") else seeded["users"]
+    key_ids = {"job:detail": seeded["jobs"], "jobs:open": seeded["feeds"]}.get(namespace, seeded["users"])
     read = set()
     for key_id in key_ids:
         with CaptureQueriesContext(connection) as captured:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from backend.accounts.hot_caches import build_account_details, build_profile
 from backend.jobs.hot_caches import build_job_detail
-from backend.jobs.models import Application, Job
+from backend.jobs.models import Application, Job, city_key
 from backend.payments.models import Payment
 from backend.ratings.hot_caches import build_reviews_received
 from backend.ratings.models import Review
@@ -91,8 +91,8 @@ def test_rating_averages_and_counts_fit_any_reviews(ratings, applications):
         reviewers = [make_user() for _ in range(max(len(ratings), len(applications)))]
         start = timezone.now() - timedelta(days=1)
         jobs = Job.objects.bulk_create(
-            Job(client=reviewee, title="Shift", city="Lagos", pay_rate=Decimal("10.00"), shift_start=start,
-                shift_end=start + timedelta(hours=8), status=Job.Status.COMPLETED, slots=100)
+            Job(client=reviewee, title="Shift", city="Lagos", city_key=city_key("Lagos"), pay_rate=Decimal("10.00"),
+                shift_start=start, shift_end=start + timedelta(hours=8), status=Job.Status.COMPLETED, slots=100)
             for _ in ratings
         )  # fmt: skip
         Review.objects.bulk_create(

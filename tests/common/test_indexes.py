@@ -15,7 +15,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from backend.accounts.models import User
-from backend.jobs.models import Application, Job
+from backend.jobs.models import FEED_ALL, Application, Job, city_key
 from backend.payments.models import Payment
 from backend.payments.selectors import payment_count_for_user, payment_list_for_user, payment_newest_for_user
 from backend.ratings.models import Review
@@ -57,14 +57,15 @@ def _load() -> None:
         cursor.execute(
             f"""
             INSERT INTO {job} (client_id, title, description, city, address, pay_rate, shift_start, shift_end, slots,
-                               status, created_at, updated_at)
+                               status, created_at, updated_at, city_key, feed_key)
             SELECT %s + floor(power(random(), 2) * %s)::int, 'Shift ' || g, '', 'Lagos', '', 15,
                    now() + sign * g * interval '1 hour', now() + sign * g * interval '1 hour' + interval '8 hours', 5,
                    CASE WHEN sign > 0 THEN 'open' ELSE 'completed' END,
-                   now() - g * interval '1 hour' - interval '2 days', now()
+                   now() - g * interval '1 hour' - interval '2 days', now(),
+                   %s, CASE WHEN sign > 0 THEN %s END
             FROM generate_series(1, %s) g, LATERAL (SELECT CASE WHEN g %% 10 = 0 THEN 1 ELSE -1 END AS sign) s
             """,
-            [first, CLIENTS, JOBS],
+            [first, CLIENTS, city_key("Lagos"), FEED_ALL, JOBS],
         )
         cursor.execute(f"SELECT min(id) FROM {job} WHERE title LIKE %s", ["Shift %"])
         first_job = cursor.fetchone()[0]

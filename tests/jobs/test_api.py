@@ -429,7 +429,8 @@ def test_owner_updates_an_open_job(client_for, user, django_assert_num_queries):
 
     # token; savepoint, job FOR UPDATE, accepted count (the pay rate is a term, fixed once someone is
     # hired), update, release (transaction control counts in tests); detail read
-    with django_assert_num_queries(7):
+    # + the hot-cache fan-out to the dashboards that show the job or application (one UNION)
+    with django_assert_num_queries(8):
         response = client.patch(f"/api/v1/jobs/{job.id}/", {"title": "Night picker", "pay_rate": "18.25"})
 
     assert response.status_code == 200, response.content
@@ -579,7 +580,8 @@ def test_client_cancels_an_open_or_filled_job(client_for, user, status, django_a
     client = client_for(user)
 
     # token; savepoint, job FOR UPDATE, update, release (transaction control counts in tests); detail read
-    with django_assert_num_queries(6):
+    # + the hot-cache fan-out to the dashboards that show the job or application (one UNION)
+    with django_assert_num_queries(7):
         response = client.post(f"/api/v1/jobs/{job.id}/cancel/")
 
     assert response.status_code == 200, response.content
@@ -606,7 +608,8 @@ def test_client_starts_a_job_with_an_accepted_worker(client_for, user, status, d
     client = client_for(user)
 
     # token; savepoint, job FOR UPDATE, accepted count, update, release; detail read
-    with django_assert_num_queries(7):
+    # + the hot-cache fan-out to the dashboards that show the job or application (one UNION)
+    with django_assert_num_queries(8):
         response = client.post(f"/api/v1/jobs/{job.id}/start/")
 
     assert response.status_code == 200, response.content
@@ -636,7 +639,8 @@ def test_client_completes_a_job_in_progress(client_for, user, django_assert_num_
     client = client_for(user)
 
     # token; savepoint, job FOR UPDATE, update, release (transaction control counts in tests); detail read
-    with django_assert_num_queries(6):
+    # + the hot-cache fan-out to the dashboards that show the job or application (one UNION)
+    with django_assert_num_queries(7):
         response = client.post(f"/api/v1/jobs/{job.id}/complete/")
 
     assert response.status_code == 200, response.content
@@ -823,7 +827,8 @@ def test_client_accepts_a_pending_application(client_for, user, other_user, djan
 
     # token; savepoint, job FOR UPDATE, application with accepted count, update, release
     # (transaction control counts in tests)
-    with django_assert_num_queries(6):
+    # + the hot-cache fan-out to the dashboards that show the job or application (one UNION)
+    with django_assert_num_queries(7):
         response = client.post(f"/api/v1/applications/{application.id}/accept/")
 
     assert response.status_code == 200, response.content
@@ -842,7 +847,8 @@ def test_accepting_the_last_slot_fills_the_job(client_for, api_client, user, dja
     client = client_for(user)
 
     # token; savepoint, job FOR UPDATE, application with accepted count, update it, update job, release
-    with django_assert_num_queries(7):
+    # + the hot-cache fan-outs to the dashboards showing them: one for the application, one for the job
+    with django_assert_num_queries(9):
         response = client.post(f"/api/v1/applications/{application.id}/accept/")
 
     assert response.status_code == 200, response.content
@@ -891,7 +897,8 @@ def test_client_rejects_a_pending_application(client_for, user, django_assert_nu
     client = client_for(user)
 
     # token; savepoint, job FOR UPDATE, application, update, release (transaction control counts in tests)
-    with django_assert_num_queries(6):
+    # + the hot-cache fan-out to the dashboards that show the job or application (one UNION)
+    with django_assert_num_queries(7):
         response = client.post(f"/api/v1/applications/{application.id}/reject/")
 
     assert response.status_code == 200, response.content
@@ -917,7 +924,8 @@ def test_applicant_withdraws_a_pending_application(client_for, other_user, djang
     client = client_for(other_user)
 
     # token; savepoint, job FOR UPDATE, application, update, release (transaction control counts in tests)
-    with django_assert_num_queries(6):
+    # + the hot-cache fan-out to the dashboards that show the job or application (one UNION)
+    with django_assert_num_queries(7):
         response = client.post(f"/api/v1/applications/{application.id}/withdraw/")
 
     assert response.status_code == 200, response.content
@@ -932,7 +940,8 @@ def test_withdrawing_an_accepted_application_reopens_a_filled_job(
     client = client_for(other_user)
 
     # token; savepoint, job FOR UPDATE, application, update it, update job, release
-    with django_assert_num_queries(7):
+    # + the hot-cache fan-outs to the dashboards showing them: one for the application, one for the job
+    with django_assert_num_queries(9):
         response = client.post(f"/api/v1/applications/{application.id}/withdraw/")
 
     assert response.status_code == 200, response.content

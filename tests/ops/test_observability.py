@@ -33,7 +33,17 @@ from tests.stack import Api, Stack, run, service_urls, wait_until
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
 DASHBOARD = REPO / "docker" / "grafana" / "dashboards" / "paeshift.json"
-NAMESPACES = {"profile:user", "account_details:user", "job:detail", "payments:user", "reviews:user", "reviews:reviewer"}
+NAMESPACES = {
+    "profile:user",
+    "account_details:user",
+    "job:detail",
+    "payments:user",
+    "reviews:user",
+    "reviews:reviewer",
+    "jobs:open",
+    "dashboard:applications",
+    "dashboard:jobs",
+}
 # Every series /metrics documents (backend/ops/metrics.py), as Prometheus stores them.
 SERIES = [
     "paeshift_cache_hits_total",
