@@ -28,7 +28,7 @@ def record_publish(at: float | None = None, **kwargs) -> None:
     if ops_store.redis_client() is None:
         ops_store.local.beat = now
         return
-    ops_store.call(lambda client: client.set(ops_store.BEAT_KEY, repr(now)), None, may_probe=True)
+    ops_store.call(lambda client: client.set(ops_store.BEAT_KEY, repr(now)), None)
 
 
 def _connect_in_beat(**kwargs) -> None:
@@ -44,7 +44,7 @@ def last_publish() -> float | None:
     """Unix time (seconds) at which beat last sent a task; None when never seen or Redis is unreachable."""
     if ops_store.redis_client() is None:
         return ops_store.local.beat
-    raw = ops_store.call(lambda client: client.get(ops_store.BEAT_KEY), None, may_probe=True)
+    raw = ops_store.call(lambda client: client.get(ops_store.BEAT_KEY), None)
     return float(raw) if raw is not None else None
 
 

@@ -126,7 +126,7 @@ def _http_rows() -> dict[str, int] | None:
         with ops_store.local.lock:
             return dict(ops_store.local.http)
     get_store().flush_counters()  # this process's own unsent counts first (backend/ops/request_metrics.py)
-    raw = ops_store.call(lambda client: client.hgetall(ops_store.HTTP_KEY), None, may_probe=True)
+    raw = ops_store.call(lambda client: client.hgetall(ops_store.HTTP_KEY), None)
     if raw is None:
         return None
     return {field.decode(): int(value) for field, value in raw.items()}
@@ -148,9 +148,7 @@ class PaeshiftCollector:
 
     def _cache(self):
         namespaces = registry.namespaces()
-        reachable = ops_store.redis_client() is None or (
-            ops_store.call(lambda client: client.ping(), False, may_probe=True) is True
-        )
+        reachable = ops_store.redis_client() is None or (ops_store.call(lambda client: client.ping(), False) is True)
         raw = get_store().raw_stats(namespaces) if reachable else {}
         for field in STAT_FIELDS:
             family = CounterMetricFamily(f"{PREFIX}_cache_{field}", _COUNTER_HELP[field], labels=["namespace"])

@@ -39,18 +39,12 @@ def redis_client():
     return None
 
 
-def call(operation: Callable, default, *, may_probe: bool):
+def call(operation: Callable, default):
     """``operation(client)`` through the cache's guard (``backend.caching.guard``); ``default`` when Redis
-    fails or is not asked.
-
-    ``may_probe``: whether this call may be the breaker's half-open probe. The request path passes
-    False (an open breaker skips it, whatever the cooldown); a scrape passes True. These keys carry
-    no invalidation and serve no client, so neither outage rule applies (``lost_write``/``serves``).
-    """
-    breaker = breaker_for("redis")
-    if breaker.is_open and not may_probe:
-        return default
-    return guarded_call(breaker, lambda: operation(redis_client()), lambda: default, write=True)
+    fails or is not asked. These keys carry no invalidation and serve no client, so neither outage
+    rule applies (``lost_write``/``serves``). Request counts do not come this way: they ride the hot
+    store's pending counters (backend/ops/request_metrics.py)."""
+    return guarded_call(breaker_for("redis"), lambda: operation(redis_client()), lambda: default, write=True)
 
 
 class LocalData:
