@@ -239,9 +239,11 @@ def assert_realistic(namespace: str, body: dict, world: World) -> None:
     elif namespace == MY_JOBS:
         assert [job["id"] for job in body["results"]] == [world.open_job.id, world.job_b.id, world.job_a.id]
         assert body["results"][0]["applications"]["pending"] == 1
-    else:
+    elif namespace == JOB_DETAIL:
         assert (body["id"], body["slots_remaining"]) == (world.open_job.id, 2)
         assert body["applications"] == {"pending": 1, "accepted": 1, "total": 3}
+    else:
+        raise AssertionError(f"assert_realistic has no row for {namespace}: say what its payload must carry")
 
 
 # --- 1. cold, then warm --------------------------------------------------------------------------
@@ -781,12 +783,14 @@ def test_staff_get_their_own_account_details_on_the_me_paths(world, path):
     assert response.json()["user_id"] == world.staff.id
 
 
+# Derived from the table, never listed by hand: every path of a private namespace, and every path keyed by
+# who asks (``/me/``) of a public one. A new hot view is covered as soon as its row is in PATHS and PRIVATE
+# (the seventh-hot-view exercise of issue 13 found a hand-kept list that no test checked).
 PRIVATE_VARIANTS = [
-    *[(PAYMENTS, path) for path in PATHS[PAYMENTS]],
-    *[(ACCOUNT_DETAILS, path) for path in PATHS[ACCOUNT_DETAILS]],
-    (PROFILE, "/api/v1/me/profile/"),
-    *[(MY_APPLICATIONS, path) for path in PATHS[MY_APPLICATIONS]],
-    *[(MY_JOBS, path) for path in PATHS[MY_JOBS]],
+    (namespace, path)
+    for namespace, paths in PATHS.items()
+    for path in paths
+    if namespace in PRIVATE or path.startswith("/api/v1/me/")
 ]
 
 
