@@ -21,8 +21,9 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from bench.harness import cpu, report, results
+from bench.harness import cpu, report, results, wrk
 from bench.harness import profile as profiling
+from bench.harness.bare import bare_wsgi_server
 from bench.harness.configs import CONFIGS, MAIN_CONFIGS, Config
 from bench.harness.services import Services
 from bench.stack import PYTHON, REPO, Stack, manage
@@ -38,6 +39,7 @@ class Options:
     duration: float = 30.0
     warmup: float = 10.0
     hot_duration: float | None = None  # default: duration
+    read_duration: float | None = None  # each wrk window (bench/harness/wrk.py); default: min(duration, 10)
     clients: int = 16
     web_workers: int = 2
     web_threads: int = 1
@@ -56,12 +58,17 @@ class Options:
     expected_rps: float = 2000.0
     extra_params: dict = field(default_factory=dict)
 
+    @property
+    def read_seconds(self) -> float:
+        return self.read_duration or min(self.duration, 10.0)
+
     def params(self) -> dict:
         data = asdict(self)
         for key in ("output", "workdir", "database_url", "redis_url", "extra_params", "keep_template", "note"):
             data.pop(key)
         data["configs"] = list(self.configs)
         data["hot_duration"] = self.hot_duration or self.duration
+        data["read_duration"] = self.read_seconds
         data.update(self.extra_params)
         return data
 
@@ -225,6 +232,7 @@ class Run:
         env = self.services.env(
             database,
             {
+                "TTL_PEER_CACHE": "false",
                 **config.env,
                 "WEB_CONCURRENCY": str(options.web_workers),
                 "GUNICORN_THREADS": str(options.web_threads),
@@ -259,17 +267,80 @@ class Run:
                     warmup=min(3.0, options.warmup),
                     duration=options.hot_duration or options.duration,
                 )
+            windows = self.run_read_windows(stack, env, logs, config, population_path) if config.wrk_windows else {}
         finally:
             stack.close()
             self.services.drop_database(database)
-        result = results.config_result(mixed, stats, hot, hot_stats)
+        result = results.config_result(mixed, stats, hot, hot_stats, client_side_hits=config.client_side_hits)
         result["cpu_cores_busy"] = mixed.pop("cpu_cores_busy", {})
+        result["generator_cpu_share"] = results.generator_share(result["cpu_cores_busy"], "locust")
+        if result.get("hot"):
+            result["hot"]["generator_cpu_share"] = results.generator_share(
+                result["hot"].get("cpu_cores_busy", {}), "locust"
+            )
+        if windows:
+            result["windows"] = windows
         self.log(
             f"[{config.name}] {result['rps']:.0f} req/s, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
             f"{result['queries_per_request']} queries/request, hit rate {result['hit_rate']}, "
             f"errors {result['errors']}, stale {result['stale_reads']}"
             + (f"; hot reads alone {result['hot']['rps']:.0f} req/s" if result.get("hot") else "")
+            + "".join(f"; {name} {w['rps']:.0f} req/s (wrk)" for name, w in windows.items())
         )
+        return result
+
+    def run_read_windows(self, stack: Stack, env: dict, logs: Path, config: Config, population_path: Path) -> dict:
+        """Each of ``config.wrk_windows`` alone under wrk: a short warm-up, the server's counters reset,
+        then the measured window; a hot namespace's window reports its hit rate from those counters."""
+        options = self.options
+        population = Population.from_json(json.loads(population_path.read_text()))
+        lines = {
+            name: wrk.requests_for(name, population, seed=options.seed + 200_000 + i)
+            for i, name in enumerate(config.wrk_windows)
+        }
+        warm_tokens = config.env.get("CACHALOT_ENABLED") == "true"
+        plan = {
+            "tokens": sorted({token for rows in lines.values() for _p, token, _k in rows if token})
+            if warm_tokens
+            else [],
+            "hot": {
+                name: sorted({key for _p, _t, key in rows})
+                for name, rows in lines.items()
+                if config.prewarm and name in wrk.NAMESPACE_READS and name != "jobs:open"
+            },
+        }
+        self._build(env, plan, f"warm-{config.name}-wrk")
+        windows = {}
+        for name in config.wrk_windows:
+            requests_file = logs / f"wrk-{name.replace(':', '-')}.requests"
+            wrk.write_requests(requests_file, lines[name])
+            output = logs / f"wrk-{name.replace(':', '-')}.json"
+            if name == "bare_wsgi":
+                with bare_wsgi_server(env, logs / "bare-wsgi.log") as (url, pid):
+                    windows[name] = self._wrk_window(url, requests_file, output, env, roots={pid: "web"})
+                continue
+            roots = {pid: part for part, pid in stack.pids().items()}
+            namespace = name if name in wrk.NAMESPACE_READS else None
+            windows[name] = self._wrk_window(stack.url, requests_file, output, env, roots=roots, namespace=namespace)
+        return windows
+
+    def _wrk_window(
+        self, url: str, requests_file: Path, output: Path, env: dict, *, roots: dict, namespace: str | None = None
+    ) -> dict:
+        options = self.options
+        warmup = min(2.0, options.warmup)
+        wrk.run(url, requests_file, duration=warmup, connections=options.clients, output=output)
+        if namespace:
+            manage(env, "cache_stats", "--reset")
+        result = wrk.run(
+            url, requests_file, duration=options.read_seconds, connections=options.clients, output=output, roots=roots
+        )
+        if namespace:
+            row = json.loads(manage(env, "cache_stats", "--json")).get("namespaces", {}).get(namespace, {})
+            hits, misses = row.get("hits", 0), row.get("misses", 0)
+            result.update(
+                hits=hits, misses=misses, hit_rate=round(hits / (hits + misses), 4) if hits + misses else None
+            )
         return result
 
     def prewarm(self, env: dict, population_path: Path, config: Config, floor_rps: float | None) -> None:
@@ -299,13 +370,23 @@ class Run:
             else [],
             "hot": touched["hot"] if config.prewarm else {},
         }
-        path = self.workdir / f"warm-{config.name}.json"
-        path.write_text(json.dumps(plan))
         total = sum(len(ids) for ids in plan["hot"].values())
         started = time.monotonic()
-        # As many builders as the worker has processes, each on its share of the keys, in-process:
-        # the same rebuild the worker runs, without a queue the measured run would find still full.
-        parts = max(1, options.worker_concurrency)
+        self._build(env, plan, f"warm-{config.name}")
+        self.log(
+            f"  warmed {len(plan['tokens']):,} tokens in cachalot and {total:,} hot keys "
+            f"in {time.monotonic() - started:.0f} s"
+        )
+
+    def _build(self, env: dict, plan: dict, name: str) -> None:
+        """Authenticate ``plan["tokens"]`` once and build ``plan["hot"]``'s keys, as many builders as the
+        worker has processes, each on its share, in-process: the same rebuild the worker runs, without a
+        queue the measured run would find still full."""
+        if not plan["tokens"] and not plan["hot"]:
+            return
+        path = self.workdir / f"{name}.json"
+        path.write_text(json.dumps(plan))
+        parts = max(1, self.options.worker_concurrency)
         builders = []
         with (self.workdir / "setup.log").open("ab") as log:
             for part in range(parts):
@@ -314,10 +395,6 @@ class Run:
         failed = [b.args for b in builders if b.wait() != 0]
         if failed:
             raise RuntimeError(f"warming failed: {failed}; see {self.workdir / 'setup.log'}")
-        self.log(
-            f"  warmed {len(plan['tokens']):,} tokens in cachalot and {total:,} hot keys "
-            f"in {time.monotonic() - started:.0f} s"
-        )
 
     def run_phase(
         self,
