@@ -586,7 +586,8 @@ class Run:
 
 
 def check_smoke(doc: dict) -> list[str]:
-    """What a smoke run must show: it ran end to end, full beat nocache, nothing failed or was stale."""
+    """What a smoke run must show: it ran end to end (wrk's windows too), full beat nocache, nothing failed
+    or was stale (but in the ttl peer, which has no invalidation), the peer's per-view cache served hits."""
     configs = doc["configs"]
     problems = []
     for name, result in configs.items():
@@ -594,8 +595,15 @@ def check_smoke(doc: dict) -> list[str]:
             problems.append(f"{name}: no request measured")
         if result["errors"]:
             problems.append(f"{name}: {result['errors']} errors ({result['statuses']})")
-        if result["stale_reads"]:
+        if result["stale_reads"] and name != "ttl":
             problems.append(f"{name}: {result['stale_reads']} stale reads ({result['stale_examples']})")
+        for window, figures in (result.get("windows") or {}).items():
+            if not figures["requests"] or figures["errors"]:
+                problems.append(
+                    f"{name}: wrk window {window}: {figures['requests']} requests, errors {figures['error_kinds']}"
+                )
+    if "ttl" in configs and not configs["ttl"]["hit_rate"]:
+        problems.append(f"ttl: the per-view cache served no hit (hit rate {configs['ttl']['hit_rate']})")
     if "full" in configs and "nocache" in configs:
         full, nocache = configs["full"], configs["nocache"]
         # Judged on the hot reads (what the caches are for) and on the SQL each request costs: the
