@@ -70,5 +70,6 @@ def test_entries_are_per_token_and_private_responses_stay_private(ttl_peer, clie
     assert (_outcome(mine), _outcome(again), _outcome(theirs)) == ("miss", "hit", "miss")
     assert theirs.json() != mine.json()
     for response in (mine, again, theirs):
-        assert "private" in response["Cache-Control"] and "no-store" in response["Cache-Control"]
+        assert "private" in response["Cache-Control"]
+        assert "no-store" in response["Cache-Control"]
         assert "Authorization" in response["Vary"]
