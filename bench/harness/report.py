@@ -96,16 +96,17 @@ def chart(doc: dict, path: Path) -> None:
     values = [figures["rps"] for _c, _w, figures in windows]
     colors = ["#8c8c8c" if window in REFERENCE_WINDOWS else "#dd8452" for _c, window, _f in windows]
     middle.bar(wx, values, 0.6, color=colors)
-    texts = []
-    for _config, window, figures in windows:
+    texts, tops = [], []
+    for i, (_config, window, figures) in enumerate(windows):
         goal = window_goal(window)
         ratio = figures["rps"] / by_name[goal[0]]["rps"] if goal and by_name.get(goal[0], {}).get("rps") else None
         texts.append(f"{figures['rps']:,.0f}" + (f"  {ratio:.2f}x {goal[0]}" if ratio is not None else ""))
+        tops.append(figures["rps"])
         if goal and by_name.get(goal[0]):
             level = goal[1] * by_name[goal[0]]["rps"]
-            i = len(texts) - 1
             middle.hlines(level, i - 0.35, i + 0.35, color="black", linewidth=1.5)
-    _label_bars(middle, wx, values, texts)
+            tops[-1] = max(tops[-1], level)
+    _label_bars(middle, wx, tops, texts)
     goals = "target: floor ≥ 0.7 x healthz; namespaces ≥ 0.9 x floor, feed and dashboards ≥ 0.8 x floor"
     middle.plot([], [], color="black", linewidth=1.5, label=goals)
     middle.set_xticks(wx, [window for _c, window, _f in windows], rotation=35, ha="right", fontsize=8)
