@@ -1,6 +1,8 @@
 """The benchmark's ``ttl`` peer (bench/ttl_peer.py): Django's per-view cache on every hot view's route,
 per token, with the previous system's TTLs and no event-driven invalidation."""
 
+import subprocess
+
 import pytest
 from django.urls import resolve
 
@@ -73,3 +75,20 @@ def test_entries_are_per_token_and_private_responses_stay_private(ttl_peer, clie
         assert "private" in response["Cache-Control"]
         assert "no-store" in response["Cache-Control"]
         assert "Authorization" in response["Vary"]
+
+
+def test_the_ttl_configuration_turns_the_peer_on_in_the_benchmark_settings_only(tmp_path):
+    from bench.harness.configs import CONFIGS
+    from bench.stack import PYTHON, REPO, stack_environment
+
+    assert CONFIGS["ttl"].env["TTL_PEER_CACHE"] == "true"
+    assert CONFIGS["ttl"].env["HOT_CACHE_ENABLED"] == "false"
+    assert [name for name, config in CONFIGS.items() if config.env.get("TTL_PEER_CACHE") == "true"] == ["ttl"]
+    script = "import django; django.setup(); from django.conf import settings; print(settings.ROOT_URLCONF)"
+    urlconfs = {}
+    for settings_module in ("config.settings.bench", "config.settings.production"):
+        env = stack_environment("postgres://x@127.0.0.1/x", "redis://127.0.0.1:6379/0", 1, tmp_path)
+        env.update(DJANGO_SETTINGS_MODULE=settings_module, TTL_PEER_CACHE="true", CELERY_BROKER_URL="amqp://x@h//")
+        done = subprocess.run([PYTHON, "-c", script], env=env, cwd=REPO, capture_output=True, text=True, check=True)
+        urlconfs[settings_module] = done.stdout.strip()
+    assert urlconfs == {"config.settings.bench": "bench.ttl_urls", "config.settings.production": "config.urls"}
