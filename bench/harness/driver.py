@@ -30,6 +30,8 @@ from bench.stack import PYTHON, REPO, Stack, manage
 from bench.workload import HOT_READ_MIX, Population, Workload
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+# The dashboards' reads and their hot namespaces (the feed's nine keys are built by the warm-up).
+DASHBOARD_READS = {name: ns for ns, name in wrk.NAMESPACE_READS.items() if ns.startswith("dashboard:")}
 RESET_ALLOWANCE = 3.0  # seconds the server's counters take to reset between warm-up and measurement
 
 
@@ -124,7 +126,8 @@ def keys_to_warm(
 ) -> dict:
     """What the run's clients will touch, from their workloads replayed without a server.
 
-    ``{"users": [ids whose token authenticates a request], "hot": {namespace: [key ids read]}}``;
+    ``{"users": [ids whose token authenticates a request], "hot": {namespace: [key ids read]}}``
+    (the dashboards' default pages included);
     ``floor``: the floor's reads-only workload (no hot keys). Replaying needs the payments the
     clients create to settle them later, as the real run does, so each creation is answered with
     a made-up id: the sequence of ops is the real run's whenever every write succeeds.
@@ -162,6 +165,9 @@ def keys_to_warm(
                     continue
                 if op.kind == "read" and op.namespace:
                     keys.setdefault(op.namespace, set()).add(op.subject_id)
+                elif op.kind == "read" and op.name in DASHBOARD_READS and "?" not in op.path:
+                    # A dashboard's default page is its hot view (the workload names no namespace for it).
+                    keys.setdefault(DASHBOARD_READS[op.name], set()).add(op.subject_id)
                 elif op.name == "payment_create":
                     workload.payment_created(next(fake_ids))
     return {"users": sorted(users), "hot": {ns: sorted(ids) for ns, ids in keys.items()}}
