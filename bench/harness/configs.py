@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from bench.harness.wrk import NAMESPACE_READS, REFERENCE_WINDOWS
+
 
 @dataclass(frozen=True)
 class Config:
@@ -18,6 +20,11 @@ class Config:
     # py-spy samples the web workers during the measured window; its figures are not reported, only
     # the profile (the sampler's own CPU would otherwise count against the configuration).
     profiled: bool = False
+    # Read-only windows under wrk after the locust phases (bench/harness/wrk.py): reference rows
+    # (bare_wsgi, healthz, floor) or hot namespaces, each alone.
+    wrk_windows: tuple[str, ...] = ()
+    # Hit rate from the responses' Server-Timing (the ttl peer's cache_page keeps no server counters).
+    client_side_hits: bool = False
 
 
 _FULL_ENV = {"CACHALOT_ENABLED": "true", "HOT_CACHE_ENABLED": "true", "HOT_CACHE_WORKER_REBUILD": "true"}
@@ -32,6 +39,7 @@ CONFIGS: dict[str, Config] = {
             beat=True,
             floor=True,
             hot_phase=False,
+            wrk_windows=REFERENCE_WINDOWS,
         ),
         Config(
             "nocache",
@@ -49,6 +57,20 @@ CONFIGS: dict[str, Config] = {
             _FULL_ENV,
             beat=True,
             prewarm=True,
+            wrk_windows=tuple(NAMESPACE_READS),
+        ),
+        # The peer (issue 14 part 6): what a Django team would build instead of the hot caches.
+        Config(
+            "ttl",
+            "Django's per-view cache (cache_page per Authorization, the previous system's TTLs, no invalidation) "
+            "on the hot views' routes; cachalot on, hot caches off",
+            {
+                "CACHALOT_ENABLED": "true",
+                "HOT_CACHE_ENABLED": "false",
+                "HOT_CACHE_WORKER_REBUILD": "false",
+                "TTL_PEER_CACHE": "true",
+            },
+            client_side_hits=True,
         ),
         # Silk's cost: `full` again with silk recording every request, then as production samples it.
         Config(
@@ -79,7 +101,7 @@ CONFIGS: dict[str, Config] = {
         ),
     )
 }
-MAIN_CONFIGS = ("floor", "nocache", "cachalot", "full")
+MAIN_CONFIGS = ("floor", "nocache", "cachalot", "full", "ttl")
 SILK_CONFIGS = ("full_silk", "full_silk_sampled")
 DEFAULT_CONFIGS = (*MAIN_CONFIGS, *SILK_CONFIGS)
 # floor at each size is the machine's speed at that moment (it does not read the data): the yardstick

@@ -21,14 +21,17 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from bench.harness import cpu, report, results
+from bench.harness import cpu, report, results, wrk
 from bench.harness import profile as profiling
+from bench.harness.bare import bare_wsgi_server
 from bench.harness.configs import CONFIGS, MAIN_CONFIGS, Config
 from bench.harness.services import Services
 from bench.stack import PYTHON, REPO, Stack, manage
 from bench.workload import HOT_READ_MIX, Population, Workload
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+# The dashboards' reads and their hot namespaces (the feed's nine keys are built by the warm-up).
+DASHBOARD_READS = {name: ns for ns, name in wrk.NAMESPACE_READS.items() if ns.startswith("dashboard:")}
 RESET_ALLOWANCE = 3.0  # seconds the server's counters take to reset between warm-up and measurement
 
 
@@ -38,6 +41,7 @@ class Options:
     duration: float = 30.0
     warmup: float = 10.0
     hot_duration: float | None = None  # default: duration
+    read_duration: float | None = None  # each wrk window (bench/harness/wrk.py); default: min(duration, 10)
     clients: int = 16
     web_workers: int = 2
     web_threads: int = 1
@@ -56,12 +60,17 @@ class Options:
     expected_rps: float = 2000.0
     extra_params: dict = field(default_factory=dict)
 
+    @property
+    def read_seconds(self) -> float:
+        return self.read_duration or min(self.duration, 10.0)
+
     def params(self) -> dict:
         data = asdict(self)
         for key in ("output", "workdir", "database_url", "redis_url", "extra_params", "keep_template", "note"):
             data.pop(key)
         data["configs"] = list(self.configs)
         data["hot_duration"] = self.hot_duration or self.duration
+        data["read_duration"] = self.read_seconds
         data.update(self.extra_params)
         return data
 
@@ -117,7 +126,8 @@ def keys_to_warm(
 ) -> dict:
     """What the run's clients will touch, from their workloads replayed without a server.
 
-    ``{"users": [ids whose token authenticates a request], "hot": {namespace: [key ids read]}}``;
+    ``{"users": [ids whose token authenticates a request], "hot": {namespace: [key ids read]}}``
+    (the dashboards' default pages included);
     ``floor``: the floor's reads-only workload (no hot keys). Replaying needs the payments the
     clients create to settle them later, as the real run does, so each creation is answered with
     a made-up id: the sequence of ops is the real run's whenever every write succeeds.
@@ -155,6 +165,9 @@ def keys_to_warm(
                     continue
                 if op.kind == "read" and op.namespace:
                     keys.setdefault(op.namespace, set()).add(op.subject_id)
+                elif op.kind == "read" and op.name in DASHBOARD_READS and "?" not in op.path:
+                    # A dashboard's default page is its hot view (the workload names no namespace for it).
+                    keys.setdefault(DASHBOARD_READS[op.name], set()).add(op.subject_id)
                 elif op.name == "payment_create":
                     workload.payment_created(next(fake_ids))
     return {"users": sorted(users), "hot": {ns: sorted(ids) for ns, ids in keys.items()}}
@@ -225,6 +238,7 @@ class Run:
         env = self.services.env(
             database,
             {
+                "TTL_PEER_CACHE": "false",
                 **config.env,
                 "WEB_CONCURRENCY": str(options.web_workers),
                 "GUNICORN_THREADS": str(options.web_threads),
@@ -259,17 +273,80 @@ class Run:
                     warmup=min(3.0, options.warmup),
                     duration=options.hot_duration or options.duration,
                 )
+            windows = self.run_read_windows(stack, env, logs, config, population_path) if config.wrk_windows else {}
         finally:
             stack.close()
             self.services.drop_database(database)
-        result = results.config_result(mixed, stats, hot, hot_stats)
+        result = results.config_result(mixed, stats, hot, hot_stats, client_side_hits=config.client_side_hits)
         result["cpu_cores_busy"] = mixed.pop("cpu_cores_busy", {})
+        result["generator_cpu_share"] = results.generator_share(result["cpu_cores_busy"], "locust")
+        if result.get("hot"):
+            result["hot"]["generator_cpu_share"] = results.generator_share(
+                result["hot"].get("cpu_cores_busy", {}), "locust"
+            )
+        if windows:
+            result["windows"] = windows
         self.log(
             f"[{config.name}] {result['rps']:.0f} req/s, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
             f"{result['queries_per_request']} queries/request, hit rate {result['hit_rate']}, "
             f"errors {result['errors']}, stale {result['stale_reads']}"
             + (f"; hot reads alone {result['hot']['rps']:.0f} req/s" if result.get("hot") else "")
+            + "".join(f"; {name} {w['rps']:.0f} req/s (wrk)" for name, w in windows.items())
         )
+        return result
+
+    def run_read_windows(self, stack: Stack, env: dict, logs: Path, config: Config, population_path: Path) -> dict:
+        """Each of ``config.wrk_windows`` alone under wrk: a short warm-up, the server's counters reset,
+        then the measured window; a hot namespace's window reports its hit rate from those counters."""
+        options = self.options
+        population = Population.from_json(json.loads(population_path.read_text()))
+        lines = {
+            name: wrk.requests_for(name, population, seed=options.seed + 200_000 + i)
+            for i, name in enumerate(config.wrk_windows)
+        }
+        warm_tokens = config.env.get("CACHALOT_ENABLED") == "true"
+        plan = {
+            "tokens": sorted({token for rows in lines.values() for _p, token, _k in rows if token})
+            if warm_tokens
+            else [],
+            "hot": {
+                name: sorted({key for _p, _t, key in rows})
+                for name, rows in lines.items()
+                if config.prewarm and name in wrk.NAMESPACE_READS and name != "jobs:open"
+            },
+        }
+        self._build(env, plan, f"warm-{config.name}-wrk")
+        windows = {}
+        for name in config.wrk_windows:
+            requests_file = logs / f"wrk-{name.replace(':', '-')}.requests"
+            wrk.write_requests(requests_file, lines[name])
+            output = logs / f"wrk-{name.replace(':', '-')}.json"
+            if name == "bare_wsgi":
+                with bare_wsgi_server(env, logs / "bare-wsgi.log") as (url, pid):
+                    windows[name] = self._wrk_window(url, requests_file, output, env, roots={pid: "web"})
+                continue
+            roots = {pid: part for part, pid in stack.pids().items()}
+            namespace = name if name in wrk.NAMESPACE_READS else None
+            windows[name] = self._wrk_window(stack.url, requests_file, output, env, roots=roots, namespace=namespace)
+        return windows
+
+    def _wrk_window(
+        self, url: str, requests_file: Path, output: Path, env: dict, *, roots: dict, namespace: str | None = None
+    ) -> dict:
+        options = self.options
+        warmup = min(2.0, options.warmup)
+        wrk.run(url, requests_file, duration=warmup, connections=options.clients, output=output)
+        if namespace:
+            manage(env, "cache_stats", "--reset")
+        result = wrk.run(
+            url, requests_file, duration=options.read_seconds, connections=options.clients, output=output, roots=roots
+        )
+        if namespace:
+            row = json.loads(manage(env, "cache_stats", "--json")).get("namespaces", {}).get(namespace, {})
+            hits, misses = row.get("hits", 0), row.get("misses", 0)
+            result.update(
+                hits=hits, misses=misses, hit_rate=round(hits / (hits + misses), 4) if hits + misses else None
+            )
         return result
 
     def prewarm(self, env: dict, population_path: Path, config: Config, floor_rps: float | None) -> None:
@@ -299,13 +376,23 @@ class Run:
             else [],
             "hot": touched["hot"] if config.prewarm else {},
         }
-        path = self.workdir / f"warm-{config.name}.json"
-        path.write_text(json.dumps(plan))
         total = sum(len(ids) for ids in plan["hot"].values())
         started = time.monotonic()
-        # As many builders as the worker has processes, each on its share of the keys, in-process:
-        # the same rebuild the worker runs, without a queue the measured run would find still full.
-        parts = max(1, options.worker_concurrency)
+        self._build(env, plan, f"warm-{config.name}")
+        self.log(
+            f"  warmed {len(plan['tokens']):,} tokens in cachalot and {total:,} hot keys "
+            f"in {time.monotonic() - started:.0f} s"
+        )
+
+    def _build(self, env: dict, plan: dict, name: str) -> None:
+        """Authenticate ``plan["tokens"]`` once and build ``plan["hot"]``'s keys, as many builders as the
+        worker has processes, each on its share, in-process: the same rebuild the worker runs, without a
+        queue the measured run would find still full."""
+        if not plan["tokens"] and not plan["hot"]:
+            return
+        path = self.workdir / f"{name}.json"
+        path.write_text(json.dumps(plan))
+        parts = max(1, self.options.worker_concurrency)
         builders = []
         with (self.workdir / "setup.log").open("ab") as log:
             for part in range(parts):
@@ -314,10 +401,6 @@ class Run:
         failed = [b.args for b in builders if b.wait() != 0]
         if failed:
             raise RuntimeError(f"warming failed: {failed}; see {self.workdir / 'setup.log'}")
-        self.log(
-            f"  warmed {len(plan['tokens']):,} tokens in cachalot and {total:,} hot keys "
-            f"in {time.monotonic() - started:.0f} s"
-        )
 
     def run_phase(
         self,
@@ -509,7 +592,8 @@ class Run:
 
 
 def check_smoke(doc: dict) -> list[str]:
-    """What a smoke run must show: it ran end to end, full beat nocache, nothing failed or was stale."""
+    """What a smoke run must show: it ran end to end (wrk's windows too), full beat nocache, nothing failed
+    or was stale (but in the ttl peer, which has no invalidation), the peer's per-view cache served hits."""
     configs = doc["configs"]
     problems = []
     for name, result in configs.items():
@@ -517,8 +601,15 @@ def check_smoke(doc: dict) -> list[str]:
             problems.append(f"{name}: no request measured")
         if result["errors"]:
             problems.append(f"{name}: {result['errors']} errors ({result['statuses']})")
-        if result["stale_reads"]:
+        if result["stale_reads"] and name != "ttl":
             problems.append(f"{name}: {result['stale_reads']} stale reads ({result['stale_examples']})")
+        for window, figures in (result.get("windows") or {}).items():
+            if not figures["requests"] or figures["errors"]:
+                problems.append(
+                    f"{name}: wrk window {window}: {figures['requests']} requests, errors {figures['error_kinds']}"
+                )
+    if "ttl" in configs and not configs["ttl"]["hit_rate"]:
+        problems.append(f"ttl: the per-view cache served no hit (hit rate {configs['ttl']['hit_rate']})")
     if "full" in configs and "nocache" in configs:
         full, nocache = configs["full"], configs["nocache"]
         # Judged on the hot reads (what the caches are for) and on the SQL each request costs: the

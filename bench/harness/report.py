@@ -3,11 +3,12 @@
 import json
 from pathlib import Path
 
-from bench.harness.results import web_cpu_ms_per_request
+from bench.harness.results import namespace_hit_rate, web_cpu_ms_per_request
+from bench.harness.wrk import FEED_NAMESPACES, NAMESPACE_READS, REFERENCE_WINDOWS
 
 CHART = "throughput-latency.png"
 SCALE_CHART = "scale.png"
-ORDER = ("floor", "nocache", "cachalot", "full")
+ORDER = ("floor", "nocache", "cachalot", "full", "ttl")
 
 
 def _fmt(value, digits: int = 1, suffix: str = "") -> str:
@@ -26,8 +27,39 @@ def _met(met) -> str:
     return {True: "met", False: "**not met**", None: "not measured"}[met]
 
 
+def read_windows(doc: dict) -> list[tuple[str, str, dict]]:
+    """``(configuration, window, figures)`` of every wrk window: the reference rows, then the namespaces."""
+    configs = doc["configs"]
+    rows = []
+    for window in REFERENCE_WINDOWS:
+        figures = ((configs.get("floor") or {}).get("windows") or {}).get(window)
+        if figures:
+            rows.append(("floor", window, figures))
+    for namespace in NAMESPACE_READS:
+        figures = ((configs.get("full") or {}).get("windows") or {}).get(namespace)
+        if figures:
+            rows.append(("full", namespace, figures))
+    return rows
+
+
+def window_goal(window: str) -> tuple[str, float] | None:
+    """A window's target as ``(yardstick window, minimum ratio)`` (issue 14), or None (a reference row)."""
+    if window == "floor":
+        return "healthz", 0.7
+    if window in NAMESPACE_READS:
+        return "floor", 0.8 if window in FEED_NAMESPACES else 0.9
+    return None
+
+
+def _label_bars(axis, xs, values, texts, fontsize=7) -> None:
+    for x, value, text in zip(xs, values, texts, strict=True):
+        axis.annotate(text, (x, value or 0), ha="center", va="bottom", fontsize=fontsize, rotation=90)
+
+
 def chart(doc: dict, path: Path) -> None:
-    """Throughput (mixed workload and hot reads alone) and latency percentiles per configuration."""
+    """Three panels, every bar labelled: the mixed workload and hot reads alone per configuration (locust)
+    with the targets of the mixed workload as lines; each read-only window under wrk with its target as a
+    marker (issue 14's ratios); latency percentiles per configuration."""
     import matplotlib
     import matplotlib.ticker
 
@@ -37,22 +69,59 @@ def chart(doc: dict, path: Path) -> None:
     configs = doc["configs"]
     names = [*(n for n in ORDER if n in configs), *doc.get("silk", {})]
     rows = {**configs, **doc.get("silk", {})}
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
-    x = range(len(names))
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(19, 5.8), gridspec_kw={"width_ratios": [1.1, 1.5, 1]})
+    x = list(range(len(names)))
     mixed = [rows[n]["rps"] for n in names]
     hot = [rows[n]["hot"]["rps"] if rows[n].get("hot") else (rows[n]["rps"] if n == "floor" else 0) for n in names]
     left.bar([i - 0.2 for i in x], mixed, 0.4, label="workload (95% reads, 5% writes)", color="#4c72b0")
     left.bar([i + 0.2 for i in x], hot, 0.4, label="hot reads alone", color="#dd8452")
-    left.set_xticks(list(x), names, rotation=15)
-    left.set_ylabel("requests / s")
-    left.set_title("Throughput")
-    left.legend(fontsize=8)
-    for i, value in enumerate(mixed):
-        left.annotate(f"{value:,.0f}", (i - 0.2, value), ha="center", va="bottom", fontsize=7)
+    _label_bars(left, [i - 0.2 for i in x], mixed, [f"{v:,.0f}" for v in mixed])
+    _label_bars(left, [i + 0.2 for i in x], hot, [f"{v:,.0f}" if v else "" for v in hot])
+    floor, nocache, ttl = configs.get("floor"), configs.get("nocache"), configs.get("ttl")
+    for value, text, style in (
+        (floor and 0.7 * floor["rps"], "target: full ≥ 0.7 x floor", ":"),
+        (nocache and 5 * nocache["rps"], "target: full ≥ 5 x nocache", "--"),
+        (ttl and ttl["rps"], "target: full ≥ 1.0 x ttl", "-."),
+    ):
+        if value:
+            left.axhline(value, color="grey", linewidth=0.9, linestyle=style, label=text)
+    left.set_xticks(x, names, rotation=20)
+    left.set_ylabel("requests / s (locust)")
+    left.set_title("Throughput, mixed workload and hot reads alone")
+    left.legend(fontsize=7)
+
+    windows = read_windows(doc)
+    by_name = {window: figures for _config, window, figures in windows}
+    wx = list(range(len(windows)))
+    values = [figures["rps"] for _c, _w, figures in windows]
+    colors = ["#8c8c8c" if window in REFERENCE_WINDOWS else "#dd8452" for _c, window, _f in windows]
+    middle.bar(wx, values, 0.6, color=colors)
+    texts, tops = [], []
+    for i, (_config, window, figures) in enumerate(windows):
+        goal = window_goal(window)
+        ratio = figures["rps"] / by_name[goal[0]]["rps"] if goal and by_name.get(goal[0], {}).get("rps") else None
+        texts.append(f"{figures['rps']:,.0f}" + (f"  {ratio:.2f}x {goal[0]}" if ratio is not None else ""))
+        tops.append(figures["rps"])
+        if goal and by_name.get(goal[0]):
+            level = goal[1] * by_name[goal[0]]["rps"]
+            middle.hlines(level, i - 0.35, i + 0.35, color="black", linewidth=1.5)
+            tops[-1] = max(tops[-1], level)
+    _label_bars(middle, wx, tops, texts)
+    goals = "target: floor ≥ 0.7 x healthz; namespaces ≥ 0.9 x floor, feed and dashboards ≥ 0.8 x floor"
+    middle.plot([], [], color="black", linewidth=1.5, label=goals)
+    middle.set_xticks(wx, [window for _c, window, _f in windows], rotation=35, ha="right", fontsize=8)
+    middle.set_ylabel("requests / s (wrk)")
+    middle.set_title("Read-only windows under wrk: references (grey) and each hot namespace in full")
+    middle.legend(fontsize=7)
+    if values:
+        middle.set_ylim(top=max(values) * 1.35)
+
     width = 0.27
     for offset, key, color in ((-width, "p50_ms", "#55a868"), (0, "p95_ms", "#c44e52"), (width, "p99_ms", "#8172b2")):
-        right.bar([i + offset for i in x], [rows[n][key] or 0 for n in names], width, label=key[:3], color=color)
-    right.set_xticks(list(x), names, rotation=15)
+        bars = [rows[n][key] or 0 for n in names]
+        right.bar([i + offset for i in x], bars, width, label=key[:3], color=color)
+        _label_bars(right, [i + offset for i in x], bars, [f"{v:g}" for v in bars], fontsize=6)
+    right.set_xticks(x, names, rotation=20)
     right.set_ylabel("ms (workload)")
     right.set_yscale("log")
     right.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
@@ -139,6 +208,79 @@ def scale_chart(doc: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def _share(*values) -> str:
+    shown = [_pct(v) for v in values if v is not None]
+    return " / ".join(shown) if shown else "-"
+
+
+def _issue14_section(doc: dict) -> list[str]:
+    rows = doc.get("issue14_targets")
+    if not rows:
+        return []
+    lines = [
+        "### Targets (issue 14)",
+        "",
+        "Each ratio compares figures of one load generator: wrk's read-only windows with wrk's floor and healthz, "
+        "locust's mixed workload with locust's floor.",
+        "",
+        "| target | measured | goal | |",
+        "| --- | ---: | ---: | --- |",
+    ]
+    for t in rows:
+        value = _pct(t["value"]) if t["key"].startswith("hit_rate") else _fmt(t["value"], 2)
+        lines.append(f"| {t['label']} | {value} | {t['goal'].replace('>=', '≥')} | {_met(t['met'])} |")
+    return [*lines, ""]
+
+
+def _windows_section(doc: dict) -> list[str]:
+    windows = read_windows(doc)
+    if not windows:
+        return []
+    full = doc["configs"].get("full")
+    lines = [
+        "### Read-only windows under wrk",
+        "",
+        "wrk (a C load generator, one thread, as many connections as clients) over a list of requests drawn "
+        "from the workload, each with the real token of the user it is sent as; the bare WSGI app is gunicorn "
+        "with the same settings serving `bench/bare_wsgi.py`. Hit rate: the server's counters over the window "
+        "(the lower of it and the mixed workload's is the target's). wrk's CPU share: its CPU seconds / wall "
+        "seconds / cores.",
+        "",
+        "| window | configuration | req/s | x healthz | x floor | target | p50 ms | p99 ms | errors | hit rate "
+        "| hit rate, mixed workload | wrk's CPU share |",
+        "| --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for config, window, w in windows:
+        goal = window_goal(window)
+        yardstick = w.get(f"rps_over_{goal[0]}") if goal else None
+        met = None if yardstick is None else yardstick >= goal[1]
+        target = f"≥ {goal[1]} x {goal[0]}: {_met(met)}" if goal else "-"
+        mixed = (full or {}).get("hit_rate_by_namespace", {}).get(window) if window in NAMESPACE_READS else None
+        cells = [
+            f"`{window}`",
+            f"`{config}`",
+            _fmt(w["rps"], 0),
+            _fmt(w.get("rps_over_healthz"), 2),
+            _fmt(w.get("rps_over_floor"), 2),
+            target,
+            _fmt(w["p50_ms"], 2),
+            _fmt(w["p99_ms"], 2),
+            str(w["errors"]),
+            _pct(w.get("hit_rate")),
+            _pct(mixed),
+            _pct(w.get("generator_cpu_share")),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    if full:
+        lines.append("")
+        lines.append(
+            "Hit rate per namespace against the ≥ 99% target: "
+            + ", ".join(f"`{ns}` {_pct(namespace_hit_rate(full, ns))}" for ns in NAMESPACE_READS)
+            + "."
+        )
+    return [*lines, ""]
+
+
 def _results_section(doc: dict) -> list[str]:
     configs = doc["configs"]
     params = doc["params"]
@@ -151,9 +293,9 @@ def _results_section(doc: dict) -> list[str]:
         f"{params['worker_concurrency']} processes; warm-up {params['warmup']:g} s, measured {params['duration']:g} s "
         f"(hot reads alone: {params['hot_duration']:g} s).",
         "",
-        "| configuration | req/s | x floor | x nocache | p50 ms | p95 ms | p99 ms | errors | SQL / request "
-        "| hit rate | stale reads | warm p50 / p95 ms | hot reads alone, req/s |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| configuration | req/s | x floor | x nocache | x ttl | p50 ms | p95 ms | p99 ms | errors | SQL / request "
+        "| hit rate | stale reads | warm p50 / p95 ms | hot reads alone, req/s | locust's CPU share |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name in [n for n in ORDER if n in configs]:
         r = configs[name]
@@ -164,6 +306,7 @@ def _results_section(doc: dict) -> list[str]:
             _fmt(r["rps"], 0),
             _fmt(r.get("rps_over_floor"), 2),
             _fmt(r.get("rps_over_nocache"), 2),
+            _fmt(r.get("rps_over_ttl"), 2),
             _fmt(r["p50_ms"], 2),
             _fmt(r["p95_ms"], 2),
             _fmt(r["p99_ms"], 2),
@@ -173,9 +316,13 @@ def _results_section(doc: dict) -> list[str]:
             f"{r['stale_reads']} of {r['stale_checks']:,}",
             f"{_fmt(r.get('warm_latency_ms_p50'))} / {_fmt(r['warm_latency_ms_p95'])}",
             hot_cell,
+            _share(r.get("generator_cpu_share"), (r.get("hot") or {}).get("generator_cpu_share")),
         ]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", f"![throughput and latency per configuration]({CHART})", "", "### Targets", ""]
+    lines += ["", f"![throughput and latency per configuration]({CHART})", ""]
+    lines += _issue14_section(doc)
+    lines += _windows_section(doc)
+    lines += ["### Targets of the caching issue (7)", ""]
     lines += ["| target | measured | goal | |", "| --- | ---: | ---: | --- |"]
     goals = {
         "full_hot_over_floor": "≥ 0.8",
@@ -356,7 +503,14 @@ minutes (seeding 100,000 users about 4 minutes).
 - **Configurations.** `floor`: every request is `GET /api/v1/ops/floor/`, a constant small JSON body behind the
   same middleware, token authentication (served by cachalot), permission check and renderer; no writes.
   `nocache`: cachalot and hot caches off. `cachalot`: cachalot on (read-mostly tables), hot caches off. `full`:
-  cachalot and hot caches on, rebuilds by the worker, beat's refresh-ahead. `full_silk` and `full_silk_sampled`:
+  cachalot and hot caches on, rebuilds by the worker, beat's refresh-ahead.
+  `ttl`: the peer, what a Django team would build instead: Django's per-view cache (`cache_page`, varying on
+  `Authorization`) on every hot view's route, with the previous system's TTLs (its architecture notes: payments
+  5 min, reviews 30 min, profiles and account details 1 h, a job 30 min; the feed and the dashboards, which it did
+  not cache, their declarations' 10 min) and no event-driven invalidation (`bench/ttl_peer.py`,
+  `TTL_PEER_CACHE=true`, benchmark settings only); cachalot on, hot caches off; its hit rate is counted from the
+  responses' `Server-Timing`, its stale reads by the same judge as every configuration's. `full_silk` and
+  `full_silk_sampled`:
   `full` with django-silk recording every request, then sampling as production configures it. `full_profiled`
   (with `--profile`): `full` once more with py-spy sampling the web workers; only its profile is reported.
 - **Workload** (`bench/workload.py`, the one every measurement uses): users drawn from a Zipf distribution
@@ -365,7 +519,12 @@ minutes (seeding 100,000 users about 4 minutes).
   client's posted jobs), 5% writes (payments created and later settled by staff, reviews, applications, profile and
   account updates). Each virtual client has its own seed, its own share of the one-time
   targets (so no two clients race for the same review or application: a 409 would be an error), and a real token.
-  Load comes from locust (`FastHttpUser`, no think time) in its own process, on the same machine.
+  Load comes from locust (`FastHttpUser`, no think time) in its own process, on the same machine; its CPU share
+  (its CPU seconds / wall seconds / cores) is reported with each configuration.
+- **Read-only windows under wrk** (`bench/harness/wrk.py`): a C load generator, so the server is what is
+  measured. After `floor`'s locust phase: the bare WSGI app (gunicorn, the same settings, `bench/bare_wsgi.py`),
+  Django's `/healthz` and the floor; after `full`'s phases: each hot namespace alone, its keys built first (the
+  feed's nine keys by the window's warm-up). Each request carries the real token of the user it is sent as.
 - **Phases.** Each configuration runs on a fresh copy of the seeded database with empty Redis databases. It then
   starts from the steady state of a running system, restricted to what the run will touch (the clients'
   workloads are replayed without a server to find out): with cachalot on, each client token has been

@@ -8,6 +8,12 @@ never installs ``bench`` (tests/deployment/test_production_settings.py).
 """
 
 from .production import *  # noqa: F403
-from .production import INSTALLED_APPS
+from .production import INSTALLED_APPS, env
 
 INSTALLED_APPS = [*INSTALLED_APPS, "bench"]
+
+# The benchmark's `ttl` peer (bench/ttl_peer.py): every hot view's route behind Django's per-view cache
+# with the previous system's TTLs and no event-driven invalidation. Off unless a benchmark run turns it on.
+TTL_PEER_CACHE = env.bool("TTL_PEER_CACHE", default=False)
+if TTL_PEER_CACHE:
+    ROOT_URLCONF = "bench.ttl_urls"

@@ -533,9 +533,12 @@ def test_keys_to_warm_cover_what_the_clients_will_read():
                 acting.add(op.user_id)
             if op.kind == "read" and op.namespace:
                 read.add((op.namespace, op.subject_id))
+            elif op.name in ("my_applications", "my_jobs") and "?" not in op.path:
+                read.add((f"dashboard:{op.name.removeprefix('my_')}", op.subject_id))
             elif op.name == "payment_create":
                 workload.payment_created(next(next_id))
 
+    assert {ns for ns, _key in read} >= {"dashboard:applications", "dashboard:jobs", "profile:user"}
     assert read <= {(ns, key) for ns, ids in keys["hot"].items() for key in ids}
     assert acting <= set(keys["users"])
 

@@ -37,7 +37,8 @@ def _with_profile(configs: tuple[str, ...], profile: bool) -> tuple[str, ...]:
 class Command(BaseCommand):
     help = (
         "Benchmark the real stack (gunicorn, PostgreSQL, Redis, a Celery worker, beat) under the Paeshift workload, "
-        "configuration by configuration (floor, nocache, cachalot, full, and full with silk), and write "
+        "configuration by configuration (floor, nocache, cachalot, full, the ttl peer, and full with silk; "
+        "wrk's read-only windows), and write "
         "results.json, README.md and the charts to --output (docs/benchmarks/)."
     )
 
@@ -53,6 +54,11 @@ class Command(BaseCommand):
         parser.add_argument("--duration", type=positive_seconds, help="measured seconds per configuration (30)")
         parser.add_argument("--warmup", type=positive_seconds, help="warm-up seconds before measuring (10)")
         parser.add_argument("--hot-duration", type=positive_seconds, help="measured seconds of hot reads alone")
+        parser.add_argument(
+            "--read-duration",
+            type=positive_seconds,
+            help="seconds of each wrk window (bare WSGI, healthz, floor, each hot namespace): min(duration, 10)",
+        )
         parser.add_argument("--clients", type=positive_int, help="concurrent virtual users (16)")
         parser.add_argument("--web-workers", type=positive_int, help="gunicorn workers, WEB_CONCURRENCY (2)")
         parser.add_argument(
@@ -102,6 +108,7 @@ class Command(BaseCommand):
             duration=o["duration"] or (3.0 if smoke else 30.0),
             warmup=o["warmup"] or (2.0 if smoke else 10.0),
             hot_duration=o["hot_duration"],
+            read_duration=o["read_duration"],
             clients=o["clients"] or (8 if smoke else 16),
             web_workers=o["web_workers"] or 2,
             web_threads=o["web_threads"] or 1,
