@@ -72,13 +72,15 @@ def rebuild_hot_keys(self, keys: list[list]) -> int:
     fresh and skipped). Idempotent.
     """
     pairs = [(str(ns), int(key_id)) for ns, key_id in keys]
-    try:
-        stored = rebuild_stale(pairs)
-    except Exception:
-        logger.exception("rebuild of %d hot key(s) failed", len(pairs))
-        raise
-    logger.info("hot cache rebuilt %d of %d key(s)", stored, len(pairs), extra={"keys": len(pairs), "stored": stored})
-    return stored
+    stored = rebuild_stale(pairs)
+    for namespace, key_id in stored:
+        logger.info(
+            "hot cache rebuilt %s:%s",
+            namespace,
+            key_id,
+            extra={"namespace": namespace, "key_id": key_id, "stored": True},
+        )
+    return len(stored)
 
 
 @shared_task(name="workers.cache.refresh_hot_keys", ignore_result=True, soft_time_limit=30, time_limit=60)

@@ -63,8 +63,8 @@ def rebuild(namespace: str, key_id: int, *, measure_latency: bool = False) -> Pa
     return payload
 
 
-def rebuild_stale(keys: list[tuple[str, int]]) -> int:
-    """Rebuild those of ``keys`` with no servable payload; returns how many were stored (idempotent).
+def rebuild_stale(keys: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Rebuild those of ``keys`` with no servable payload; returns the keys stored (idempotent).
 
     One read per namespace finds the generations and payloads; a key that a read has rebuilt since
     the write (servable: its payload carries the current generation) is skipped, so the inline build
@@ -80,7 +80,8 @@ def rebuild_stale(keys: list[tuple[str, int]]) -> int:
             logger.warning("rebuild of %s:%s skipped: no such hot view", ns, key_id)
             continue
         by_namespace[ns].append(key_id)
-    stored, error = 0, None
+    stored: list[tuple[str, int]] = []
+    error = None
     for ns, key_ids in by_namespace.items():
         view = registry.get(ns)
         gens, payloads, epoch = store.payloads(ns, key_ids)
@@ -105,7 +106,7 @@ def rebuild_stale(keys: list[tuple[str, int]]) -> int:
             latency_ms = max(0.0, time.time() * 1000 - int(gen) / 1e6)
             store.count(ns, "rebuilds")
             if store.store(ns, key_id, built, view.effective_ttl, latency_ms=latency_ms):
-                stored += 1
+                stored.append((ns, key_id))
     if error is not None:
         raise error
     return stored
