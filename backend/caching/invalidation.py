@@ -37,11 +37,9 @@ from backend.caching.store import get_store
 logger = logging.getLogger(__name__)
 
 Key = tuple[str, int]
-# The worker's tasks (workers/cache.py), enqueued by name: backend/ never imports workers/, and the
-# name is what queued messages carry, so it never changes. A flush enqueues REBUILD_KEYS_TASK (a list
-# of keys); REBUILD_TASK (one key) is refresh-ahead's, and what messages queued before the batching
-# carry.
-REBUILD_TASK = "workers.cache.rebuild_hot_key"
+# The worker's task that rebuilds a transaction's keys (workers/cache.py), enqueued by its name: backend/
+# never imports workers/, and the name is what queued messages carry, so it never changes. The one-key
+# task, workers.cache.rebuild_hot_key, stays for refresh-ahead and for messages queued before the batching.
 REBUILD_KEYS_TASK = "workers.cache.rebuild_hot_keys"
 _INITIAL = "_hot_cache_initial"
 

@@ -40,6 +40,8 @@ pytestmark = [pytest.mark.reliability, pytest.mark.postgres, pytest.mark.redis]
 
 NAMESPACE = "account_details:user"
 VISIBILITY_TIMEOUT = 5  # seconds, for the whole-worker case only
+# A new user's keys have never been read, so a write rebuilds none of them by default: rebuild every key.
+EVERY_KEY = "0"
 
 
 def waiting_backends(connection) -> set[int]:
@@ -83,7 +85,13 @@ def rebuilt_messages(lines: list[str], user_id: int) -> list[str]:
 def test_pool_process_killed_mid_rebuild_is_redelivered(database_url, redis_servers, launch, figures):
     cache, broker = redis_servers(), redis_servers()
     stack = launch(
-        database_url, cache.url, "web", "worker", CELERY_BROKER_URL=broker.url, CELERY_WORKER_CONCURRENCY="1"
+        database_url,
+        cache.url,
+        "web",
+        "worker",
+        CELERY_BROKER_URL=broker.url,
+        CELERY_WORKER_CONCURRENCY="1",
+        HOT_CACHE_REBUILD_MIN_POPULARITY=EVERY_KEY,
     )
     observer = psycopg.connect(database_url, autocommit=True, connect_timeout=5)
     worker_main = min(
@@ -142,7 +150,9 @@ def test_pool_process_killed_mid_rebuild_is_redelivered(database_url, redis_serv
 
 def test_whole_worker_killed_mid_rebuild_loses_nothing(database_url, redis_servers, launch, figures, tmp_path):
     cache, broker = redis_servers(), redis_servers()
-    stack = launch(database_url, cache.url, "web", CELERY_BROKER_URL=broker.url)
+    stack = launch(
+        database_url, cache.url, "web", CELERY_BROKER_URL=broker.url, HOT_CACHE_REBUILD_MIN_POPULARITY=EVERY_KEY
+    )
     worker_env = {
         **stack.env,
         "CELERY_WORKER_CONCURRENCY": "1",
