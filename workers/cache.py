@@ -72,15 +72,13 @@ def rebuild_hot_keys(self, keys: list[list]) -> int:
     fresh and skipped). Idempotent.
     """
     pairs = [(str(ns), int(key_id)) for ns, key_id in keys]
-    stored = rebuild_stale(pairs)
-    for namespace, key_id in stored:
-        logger.info(
-            "hot cache rebuilt %s:%s",
-            namespace,
-            key_id,
-            extra={"namespace": namespace, "key_id": key_id, "stored": True},
-        )
-    return len(stored)
+    return len(rebuild_stale(pairs, on_stored=_log_rebuilt))
+
+
+def _log_rebuilt(namespace: str, key_id: int) -> None:
+    logger.info(
+        "hot cache rebuilt %s:%s", namespace, key_id, extra={"namespace": namespace, "key_id": key_id, "stored": True}
+    )
 
 
 @shared_task(name="workers.cache.refresh_hot_keys", ignore_result=True, soft_time_limit=30, time_limit=60)

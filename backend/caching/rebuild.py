@@ -3,6 +3,7 @@
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 from drf_standardized_errors.formatter import ExceptionFormatter
 from rest_framework.exceptions import NotFound
@@ -63,8 +64,13 @@ def rebuild(namespace: str, key_id: int, *, measure_latency: bool = False) -> Pa
     return payload
 
 
-def rebuild_stale(keys: list[tuple[str, int]]) -> list[tuple[str, int]]:
+def rebuild_stale(
+    keys: list[tuple[str, int]], on_stored: Callable[[str, int], None] | None = None
+) -> list[tuple[str, int]]:
     """Rebuild those of ``keys`` with no servable payload; returns the keys stored (idempotent).
+
+    ``on_stored(namespace, key_id)`` runs as each key is stored (the worker logs it there and then,
+    not once the whole list is done).
 
     One read per namespace finds the generations and payloads; a key that a read has rebuilt since
     the write (servable: its payload carries the current generation) is skipped, so the inline build
@@ -107,6 +113,8 @@ def rebuild_stale(keys: list[tuple[str, int]]) -> list[tuple[str, int]]:
             store.count(ns, "rebuilds")
             if store.store(ns, key_id, built, view.effective_ttl, latency_ms=latency_ms):
                 stored.append((ns, key_id))
+                if on_stored is not None:
+                    on_stored(ns, key_id)
     if error is not None:
         raise error
     return stored
