@@ -14,8 +14,8 @@ waiting is known.
   in the broker's ``unacked`` set; the next read builds the key; a worker started later puts the
   message back on the queue once it is older than the visibility timeout, and the rebuild it runs
   finds the key already rebuilt by that read and leaves it (idempotent: no second effect). The
-  visibility timeout is shortened through CELERY_BROKER_VISIBILITY_TIMEOUT to keep the test short (production keeps 120 s; see
-  docs/reliability.md).
+  visibility timeout is shortened through CELERY_BROKER_VISIBILITY_TIMEOUT to keep the test short
+  (production keeps 120 s; see docs/reliability.md).
 
 Either way the stored payload equals what the database says (the uncached endpoint's body), and
 the rebuild's only side effect, the stored payload, happens with the same bytes however often it runs.
