@@ -1,9 +1,9 @@
-"""Hot-cache tasks: rebuild one key, refresh the hottest keys ahead of expiry, replay outages.
+"""Hot-cache tasks: rebuild the keys of a write (or one key), refresh the hottest keys ahead of expiry, replay outages.
 
 The worker's interface to ``backend.caching``, as views are HTTP's: each task takes ids, calls into
 ``backend/`` and is idempotent (running one twice stores the same payload). Names are explicit and
 never change (messages queued during a deploy carry them; ``backend.caching.invalidation`` enqueues
-``rebuild_hot_key`` by name); ``CELERY_TASK_ROUTES`` sends them all to the ``cache`` queue, so
+``rebuild_hot_keys`` by name); ``CELERY_TASK_ROUTES`` sends them all to the ``cache`` queue, so
 warming never waits behind other work.
 """
 
@@ -13,7 +13,7 @@ from celery import shared_task
 from django.db import DatabaseError
 
 from backend.caching import recovery, warming
-from backend.caching.rebuild import rebuild
+from backend.caching.rebuild import rebuild, rebuild_stale
 from backend.caching.store import get_store
 
 logger = logging.getLogger(__name__)
@@ -50,6 +50,35 @@ def rebuild_hot_key(self, namespace: str, key_id: int, refresh: bool = False) ->
         extra={"namespace": namespace, "key_id": key_id, "stored": payload is not None},
     )
     return payload is not None
+
+
+@shared_task(
+    name="workers.cache.rebuild_hot_keys",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=30,
+    time_limit=45,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=0.5,
+    max_retries=3,
+    ignore_result=True,
+)
+def rebuild_hot_keys(self, keys: list[list]) -> int:
+    """Rebuild the hot keys one transaction invalidated: ``keys`` is ``[[namespace, key_id], ...]``.
+
+    Skips each key a read has already rebuilt since its invalidation (``rebuild_stale``); returns how
+    many it stored. Retried as a whole on a database error (the keys stored before it are then
+    fresh and skipped). Idempotent.
+    """
+    pairs = [(str(ns), int(key_id)) for ns, key_id in keys]
+    return len(rebuild_stale(pairs, on_stored=_log_rebuilt))
+
+
+def _log_rebuilt(namespace: str, key_id: int) -> None:
+    logger.info(
+        "hot cache rebuilt %s:%s", namespace, key_id, extra={"namespace": namespace, "key_id": key_id, "stored": True}
+    )
 
 
 @shared_task(name="workers.cache.refresh_hot_keys", ignore_result=True, soft_time_limit=30, time_limit=60)

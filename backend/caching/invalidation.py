@@ -7,6 +7,12 @@ pipeline and the rest find nothing left to do. A change rolled back with its sav
 keys in the batch for the transaction's flush: an extra invalidation, never a missing one; a
 batch whose transaction rolled back entirely is dropped.
 
+The flush bumps every key's generation (read-your-writes) and enqueues rebuilds only for the keys
+whose popularity (reads counted by the store, decayed hourly) reaches
+``HOT_CACHE_REBUILD_MIN_POPULARITY``: the others wait for their next read, which builds them. The
+rebuilds of one flush travel in one broker message (``REBUILD_KEYS_TASK``, a list of keys), two when
+some are due later (the coalescing window's trailing rebuilds).
+
 Writes that bypass model signals (``bulk_create``, ``QuerySet.update()``) call ``changed()`` or
 ``invalidate()`` with the same effect.
 """
@@ -21,7 +27,7 @@ from celery import current_app
 from django.apps import apps
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import CharField, Model, Value
+from django.db.models import CharField, Model, QuerySet, Value
 from django.db.models.signals import post_delete, post_init, post_save
 
 from backend.caching import outage, registry
@@ -31,9 +37,10 @@ from backend.caching.store import get_store
 logger = logging.getLogger(__name__)
 
 Key = tuple[str, int]
-# The worker's task that rebuilds one key (workers/cache.py), enqueued by its name: backend/ never
-# imports workers/, and the name is what queued messages carry, so it never changes.
-REBUILD_TASK = "workers.cache.rebuild_hot_key"
+# The worker's task that rebuilds a transaction's keys (workers/cache.py), enqueued by its name: backend/
+# never imports workers/, and the name is what queued messages carry, so it never changes. The one-key
+# task, workers.cache.rebuild_hot_key, stays for refresh-ahead and for messages queued before the batching.
+REBUILD_KEYS_TASK = "workers.cache.rebuild_hot_keys"
 _INITIAL = "_hot_cache_initial"
 
 
@@ -80,14 +87,19 @@ def affected_keys(instance: Model, *, created: bool = False, deleted: bool = Fal
             for value in (_value(instance, name), initial.get(name)):
                 if value is not None:
                     keys.add((view.namespace, int(value)))
-        if dependency.fan_out is None or created:
+        if dependency.fan_out is None:
             continue
-        changed = deleted or any(initial.get(n) != _value(instance, n) for n in dependency.fan_out_when_changed)
+        if created:
+            changed = dependency.fan_out_on_create
+        else:
+            changed = deleted or any(initial.get(n) != _value(instance, n) for n in dependency.fan_out_when_changed)
         if changed:
             label = Value(view.namespace, output_field=CharField())
-            fan_outs.extend(
-                queryset.order_by().values_list(label, id_field) for queryset, id_field in dependency.fan_out(instance)
-            )
+            for rows, id_field in dependency.fan_out(instance):
+                if isinstance(rows, QuerySet):
+                    fan_outs.append(rows.order_by().values_list(label, id_field))
+                elif (value := _value(rows, id_field)) is not None:  # a row already loaded: no query
+                    keys.add((view.namespace, int(value)))
     if fan_outs:
         combined = reduce(lambda a, b: a.union(b), fan_outs)
         keys.update((ns, int(key_id)) for ns, key_id in combined if key_id is not None)
@@ -140,7 +152,9 @@ def flush(keys: set[Key]) -> None:
     if not keys:
         return
     try:
-        result = get_store().bump(keys, window=settings.HOT_CACHE_COALESCE_WINDOW)
+        result = get_store().bump(
+            keys, window=settings.HOT_CACHE_COALESCE_WINDOW, popular=settings.HOT_CACHE_REBUILD_MIN_POPULARITY
+        )
     except Exception as exc:
         # The keys have left the connection's batch and the write has committed: a bump that
         # raised something other than a Redis failure must still leave a record to replay, and
@@ -151,20 +165,28 @@ def flush(keys: set[Key]) -> None:
     if result is None:
         return  # Redis unreachable: recorded as an outage, replayed when it is back
     leading, trailing = result
-    _enqueue([(key, None) for key in leading] + trailing)
+    _enqueue(leading, trailing)
 
 
-def _enqueue(rebuilds: list[tuple[Key, float | None]]) -> None:
-    if not rebuilds or not settings.HOT_CACHE_WORKER_REBUILD:
+def _enqueue(leading: list[Key], trailing: list[tuple[Key, float]]) -> None:
+    """One message for the leading rebuilds, one for the trailing ones, due when the last of their
+    windows closes (a rebuild later than a key's window is still after its last write)."""
+    if not settings.HOT_CACHE_WORKER_REBUILD:
+        return
+    messages = [(leading, None)] if leading else []
+    if trailing:
+        messages.append(([key for key, _ in trailing], max(due for _, due in trailing)))
+    if not messages:
         return
     broker = breaker_for(BROKER)
     if not broker.allow():
         return  # the next read of each key builds it; nothing stale can be served
     try:
-        for (ns, key_id), countdown in rebuilds:
+        for keys, countdown in messages:
             # A signature, not ``send_task``: it runs the registered task, so eager mode
             # (``CELERY_TASK_ALWAYS_EAGER``, no REDIS_URL) runs the rebuild in this process.
-            current_app.signature(REBUILD_TASK, args=(ns, key_id), countdown=countdown).apply_async()
+            pairs = [[ns, key_id] for ns, key_id in sorted(keys)]
+            current_app.signature(REBUILD_KEYS_TASK, args=(pairs,), countdown=countdown).apply_async()
     except Exception as exc:
         broker.record_failure(exc)
         logger.warning("could not enqueue hot-cache rebuilds (%s); readers will rebuild", exc)

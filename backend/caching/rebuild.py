@@ -1,17 +1,21 @@
 """Building a hot payload: the builder's data rendered once, stored with the generation it was built from."""
 
+import logging
 import time
+from collections import defaultdict
+from collections.abc import Callable
 
 from drf_standardized_errors.formatter import ExceptionFormatter
 from rest_framework.exceptions import NotFound
 from rest_framework.renderers import JSONRenderer
 
 from backend.caching import registry
-from backend.caching.payload import Payload
+from backend.caching.payload import Payload, servable
 from backend.caching.store import get_store
 from backend.common.orm_cache import cachalot_off
 
 _renderer = JSONRenderer()
+logger = logging.getLogger(__name__)
 
 
 def _not_found_body() -> bytes:
@@ -58,3 +62,59 @@ def rebuild(namespace: str, key_id: int, *, measure_latency: bool = False) -> Pa
     if not store.store(namespace, key_id, payload, view.effective_ttl, latency_ms=latency_ms):
         return None
     return payload
+
+
+def rebuild_stale(
+    keys: list[tuple[str, int]], on_stored: Callable[[str, int], None] | None = None
+) -> list[tuple[str, int]]:
+    """Rebuild those of ``keys`` with no servable payload; returns the keys stored (idempotent).
+
+    ``on_stored(namespace, key_id)`` runs as each key is stored (the worker logs it there and then,
+    not once the whole list is done).
+
+    One read per namespace finds the generations and payloads; a key that a read has rebuilt since
+    the write (servable: its payload carries the current generation) is skipped, so the inline build
+    of a read-your-writes request and the worker never both build it. Each other key is built as by
+    ``rebuild`` (generation first: a write committing meanwhile leaves the payload unservable). A key
+    whose build raises is counted in ``rebuild_failures`` and the rest still run; the first error is
+    raised at the end (a retry skips what was stored). A namespace no longer registered is skipped.
+    """
+    store = get_store()
+    by_namespace: dict[str, list[int]] = defaultdict(list)
+    for ns, key_id in dict.fromkeys(keys):
+        if registry.get_or_none(ns) is None:
+            logger.warning("rebuild of %s:%s skipped: no such hot view", ns, key_id)
+            continue
+        by_namespace[ns].append(key_id)
+    stored: list[tuple[str, int]] = []
+    error = None
+    for ns, key_ids in by_namespace.items():
+        view = registry.get(ns)
+        gens, payloads, epoch = store.payloads(ns, key_ids)
+        if epoch is None:
+            return stored  # Redis unreachable: the next reads build
+        for key_id, gen, payload in zip(key_ids, gens, payloads, strict=True):
+            if servable(payload, gen, epoch):
+                continue
+            if gen is None:
+                gen, epoch_now = store.ensure_generation(ns, key_id)
+                if gen is None:
+                    return stored
+            else:
+                epoch_now = epoch
+            try:
+                built = build_payload(view, key_id, gen, epoch_now)
+            except Exception as exc:
+                store.count(ns, "rebuild_failures")
+                logger.exception("rebuild of %s:%s failed", ns, key_id)
+                error = error or exc
+                continue
+            latency_ms = max(0.0, time.time() * 1000 - int(gen) / 1e6)
+            store.count(ns, "rebuilds")
+            if store.store(ns, key_id, built, view.effective_ttl, latency_ms=latency_ms):
+                stored.append((ns, key_id))
+                if on_stored is not None:
+                    on_stored(ns, key_id)
+    if error is not None:
+        raise error
+    return stored

@@ -22,13 +22,18 @@ class Dependency:
     another refreshes both. ``fan_out`` covers keys reachable only through other rows (a
     renamed user appears in their counterparts' lists): it returns ``(queryset, field)`` pairs,
     the field of each queryset's rows holding affected ids. It runs only when one of
-    ``fan_out_when_changed`` changed, and every fan-out of one change is one UNION query.
+    ``fan_out_when_changed`` changed, on a deletion, and on a creation when ``fan_out_on_create``
+    (a new row that shows in other rows' keys: an application counted on its job's client's list);
+    every fan-out of one change is one UNION query. A pair may name a row already loaded (a model
+    instance, e.g. ``application.job`` when the service has it) instead of a queryset: its field is
+    read without a query.
     """
 
     model: str
     id_fields: tuple[str, ...] = ()
-    fan_out: Callable[[Model], Iterable[tuple[QuerySet, str]]] | None = None
+    fan_out: Callable[[Model], Iterable[tuple[QuerySet | Model, str]]] | None = None
     fan_out_when_changed: tuple[str, ...] = ()
+    fan_out_on_create: bool = False
 
 
 @dataclass(frozen=True)

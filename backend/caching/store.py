@@ -135,14 +135,19 @@ class HotStore(Protocol):
         """Release the key's build lock. Returns None; unreachable: None too (the lock expires by its ttl)."""
         ...
 
-    def bump(self, keys: Iterable[Key], *, window: float) -> tuple[list[Key], list[tuple[Key, float]]] | None:
+    def bump(
+        self, keys: Iterable[Key], *, window: float, popular: float = 0.0
+    ) -> tuple[list[Key], list[tuple[Key, float]]] | None:
         """New generations for ``keys``; returns the rebuilds to enqueue, ``(leading, trailing)``.
 
         A key whose last leading rebuild is more than ``window`` seconds old gets a leading rebuild,
         enqueued at once. Otherwise it gets at most one trailing rebuild, due when the window closes:
         ``trailing`` holds ``(key, seconds_until_due)``. So a burst of writes to one key enqueues two
-        rebuilds, and the last write of the burst is always followed by one. Unreachable: None, and
-        the lost invalidation is recorded for replay (``outage.record_lost_write``)."""
+        rebuilds, and the last write of the burst is always followed by one. Only keys whose
+        popularity (the decayed count of reads, ``hc:pop:{ns}``) is at least ``popular`` are returned:
+        the others are invalidated all the same and built by their next read. Read in the same round
+        trip as the bump. Unreachable: None, and the lost invalidation is recorded for replay
+        (``outage.record_lost_write``)."""
         ...
 
     def bump_epoch(self) -> bool:
@@ -305,7 +310,9 @@ class RedisStore:
 
     # -- write path --------------------------------------------------------------------------
 
-    def bump(self, keys: Iterable[Key], *, window: float) -> tuple[list[Key], list[tuple[Key, float]]] | None:
+    def bump(
+        self, keys: Iterable[Key], *, window: float, popular: float = 0.0
+    ) -> tuple[list[Key], list[tuple[Key, float]]] | None:
         keys = list(dict.fromkeys(keys))
         gen_ttl_ms = int(settings.HOT_CACHE_GENERATION_TTL * 1000)
         window_ms = max(1, int(window * 1000))
@@ -316,10 +323,13 @@ class RedisStore:
                 pipe.set(gen_key(ns, key_id), new_generation(), px=gen_ttl_ms)
                 pipe.set(marker_key(ns, key_id, "q"), b"1", nx=True, px=window_ms)
                 pipe.pttl(marker_key(ns, key_id, "q"))
+                pipe.zscore(f"hc:pop:{ns}", key_id)
             results = pipe.execute()
             leading, waiting = [], []
             for index, key in enumerate(keys):
-                first, remaining_ms = results[3 * index + 1], results[3 * index + 2]
+                first, remaining_ms, score = results[4 * index + 1 : 4 * index + 4]
+                if (score or 0.0) < popular:
+                    continue  # invalidated; its next read builds it
                 if first:
                     leading.append(key)
                 else:
@@ -495,12 +505,17 @@ class LocalStore:
         with self._lock:
             self._data.pop(marker_key(ns, key_id, "l"), None)
 
-    def bump(self, keys: Iterable[Key], *, window: float) -> tuple[list[Key], list[tuple[Key, float]]]:
+    def bump(
+        self, keys: Iterable[Key], *, window: float, popular: float = 0.0
+    ) -> tuple[list[Key], list[tuple[Key, float]]]:
         leading, trailing = [], []
         with self._lock:
             for ns, key_id in dict.fromkeys(keys):
                 self._set(gen_key(ns, key_id), new_generation(), settings.HOT_CACHE_GENERATION_TTL)
-                if self._set(marker_key(ns, key_id, "q"), b"1", window, nx=True):
+                first = self._set(marker_key(ns, key_id, "q"), b"1", window, nx=True)
+                if self._popularity[ns].get(key_id, 0.0) < popular:
+                    continue  # invalidated; its next read builds it
+                if first:
                     leading.append((ns, key_id))
                     continue
                 remaining = max(0.001, self._data[marker_key(ns, key_id, "q")][1] - time.monotonic())

@@ -141,6 +141,8 @@ def _applicants_to_jobs_of_client(profile):
 
 
 def _client_of_applied_job(application):
+    if Application.job.is_cached(application):  # the service has it (application_create locks it): no query
+        return [(application.job, "client")]
     return [(Job.objects.filter(pk=application.job_id), "client")]
 
 
@@ -178,9 +180,13 @@ MY_JOBS = register(
         ttl=600,
         depends_on=(
             Dependency("jobs.Job", id_fields=("client",)),
-            # The counts by status: a status change or a deletion. A fan-out does not run when its row is
-            # created (backend/caching/invalidation.py), so application_create names the client's key itself.
-            Dependency("jobs.Application", fan_out=_client_of_applied_job, fan_out_when_changed=("status",)),
+            # The counts by status: a new application, a status change or a deletion.
+            Dependency(
+                "jobs.Application",
+                fan_out=_client_of_applied_job,
+                fan_out_when_changed=("status",),
+                fan_out_on_create=True,
+            ),
         ),
         all_ids=_users_with(Job, "client_id"),
         private=True,

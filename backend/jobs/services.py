@@ -37,10 +37,8 @@ from django.utils import timezone
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 
 from backend.accounts.models import User
-from backend.caching import invalidation
 from backend.common.errors import Conflict
 from backend.common.validation import validate_field_values
-from backend.jobs import hot_caches
 from backend.jobs.models import Application, Job
 from backend.jobs.selectors import application_queryset
 
@@ -224,9 +222,6 @@ def application_create(*, job_id: int, applicant: User, cover_note: str = "") ->
             application.save()
     except IntegrityError as exc:
         raise Conflict("You have already applied to this job.") from exc
-    # The client's "my jobs" counts this application. Its declaration reaches the client through a
-    # fan-out, and fan-outs do not run when their row is created (backend/caching/invalidation.py).
-    invalidation.invalidate({(hot_caches.MY_JOBS.namespace, job.client_id)})
     return application
 
 

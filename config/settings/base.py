@@ -239,6 +239,10 @@ HOT_CACHE_TTLS: dict[str, float] = env.json("HOT_CACHE_TTLS", default={})
 HOT_CACHE_WORKER_REBUILD = env.bool("HOT_CACHE_WORKER_REBUILD", default=True)
 # A burst of writes to one key within this many seconds enqueues at most two rebuilds.
 HOT_CACHE_COALESCE_WINDOW = env.float("HOT_CACHE_COALESCE_WINDOW", default=1.0)
+# A write enqueues the rebuild of a key only if the key's popularity (its reads, halved every
+# HOT_CACHE_POPULARITY_DECAY_PERIOD) is at least this: about one read since the last decay. The others
+# are invalidated all the same and built by their next read (docs/caching.md, "Write path"); 0 rebuilds all.
+HOT_CACHE_REBUILD_MIN_POPULARITY = env.float("HOT_CACHE_REBUILD_MIN_POPULARITY", default=1.0)
 HOT_CACHE_GENERATION_TTL = 2 * 24 * 3600
 # A key whose build found nothing (404: an unknown or inactive id) keeps its generation and its
 # cached 404 this many seconds at most, so what anonymous requests for random ids leave in Redis
@@ -350,6 +354,7 @@ CELERY_IMPORTS = ("workers.cache", "workers.profiling")
 # resolve): cache work on the `cache` queue, so warming never waits behind other work.
 CELERY_TASK_ROUTES = {
     "workers.cache.rebuild_hot_key": {"queue": "cache"},
+    "workers.cache.rebuild_hot_keys": {"queue": "cache"},
     "workers.cache.refresh_hot_keys": {"queue": "cache"},
     "workers.cache.recover_cache": {"queue": "cache"},
     "workers.cache.decay_popularity": {"queue": "cache"},

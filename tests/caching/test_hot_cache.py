@@ -125,6 +125,7 @@ def test_payload_built_under_an_older_generation_is_rejected(api_client, user):
 def test_a_burst_of_writes_to_one_key_enqueues_at_most_two_rebuilds(
     client_for, user, django_capture_on_commit_callbacks
 ):
+    client_for(user).get("/api/v1/me/account-details/")  # read: a key writes rebuild (popular)
     stats.reset()
     for i in range(50):
         with django_capture_on_commit_callbacks(execute=True):

@@ -65,6 +65,8 @@ CALLS = [
     Row("acquire_lock", _lock_twice, (True, False), (None, None), writes=True),
     Row("release_lock", lambda s: s.release_lock(NS, 1), None, None, writes=True),
     Row("bump", lambda s: s.bump([(NS, 1)], window=1.0), ([(NS, 1)], []), None, writes=True),
+    # A key nobody read is bumped, and its rebuild left to its next read (tests/caching/test_write_cost.py).
+    Row("bump of an unread key", lambda s: s.bump([(NS, 1)], window=1.0, popular=1.0), ([], []), None, writes=True),
     Row("bump_epoch", lambda s: s.bump_epoch(), True, False, writes=True),
     Row("epoch", lambda s: s.epoch(), NO_EPOCH, None),
     Row("top_keys", lambda s: s.top_keys(NS, 3), [], []),

@@ -172,6 +172,13 @@ def test_processes_from_the_procfile_serve_warm_hot_reads_and_shut_down_cleanly(
         )["id"]
         api.expect(200, "POST", f"/api/v1/applications/{application_id}/accept/", token=client_token)
         api.expect(200, "POST", f"/api/v1/jobs/{job_id}/start/", token=client_token)
+        # Both read their pages first, as users do: a write has the worker rebuild only the keys someone
+        # reads (HOT_CACHE_REBUILD_MIN_POPULARITY); the others wait for their next read.
+        for user_id, token in ((client_id, client_token), (worker_id, worker_token)):
+            for path in ("profile", "payments", "reviews", "reviews-given"):
+                api.expect(200, "GET", f"/api/v1/users/{user_id}/{path}/", token=token)
+            api.expect(200, "GET", "/api/v1/me/account-details/", token=token)
+        api.expect(200, "GET", f"/api/v1/jobs/{job_id}/", token=client_token)
         time.sleep(max(0.0, (shift_start - datetime.now(UTC)).total_seconds()) + 0.1)
         sent = time.monotonic()
         assert api.expect(200, "POST", f"/api/v1/jobs/{job_id}/complete/", token=client_token)["status"] == (
@@ -223,7 +230,7 @@ def test_processes_from_the_procfile_serve_warm_hot_reads_and_shut_down_cleanly(
         timings["commit-to-warm"] = time.monotonic() - last_commit
 
         # ... and it is the worker process that rebuilt each of them after its last write
-        # (the test has read no hot endpoint yet, so nothing else could have built them).
+        # (the test has read no hot endpoint since the writes, so nothing else could have built them).
         rebuilt_by_worker = {}
         for at, record in stack.records("worker.1"):
             match = re.fullmatch(r"hot cache rebuilt (\S+):(\d+)", record.get("message", ""))

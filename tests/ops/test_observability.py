@@ -129,6 +129,9 @@ def _traffic(api: Api) -> dict[str, int]:
         api.expect(200, "GET", f"/api/v1/users/{worker_id}/profile/", token=client_token)
         api.expect(200, "GET", "/api/v1/me/account-details/", token=worker_token)
         api.expect(200, "GET", f"/api/v1/users/{worker_id}/reviews/")
+    # A write to keys just read (so popular): the worker rebuilds them; the registrations' keys, never read
+    # before, were only invalidated (docs/caching.md, "Write path").
+    api.expect(200, "PATCH", "/api/v1/me/profile/", token=worker_token, body={"headline": "Forklift driver"})
     api.expect(404, "GET", "/api/v1/no-such-path/")
     return {"client": client_id, "worker": worker_id}
 
@@ -213,8 +216,9 @@ def test_flower_lists_the_worker_and_the_tasks_it_ran(stack):
         "flower: no task events",
         step=0.5,
     )
-    # The rebuilds the writes enqueued, and beat's outage replay, as the worker's task events report them.
-    assert {"workers.cache.rebuild_hot_key", "workers.cache.recover_cache"} <= tasks
+    # The rebuilds the writes enqueued (one message per write), and beat's outage replay, as the worker's
+    # task events report them.
+    assert {"workers.cache.rebuild_hot_keys", "workers.cache.recover_cache"} <= tasks
 
 
 def _flower_or_none(stack: ObservedStack, path: str):

@@ -122,8 +122,10 @@ def test_postgres_restart_answers_503_and_recovers_without_restarting_processes(
         if op.status != 200 and not is_unavailable_error(op.status, op.error)
     ]
 
-    # The worker's own database connection recovered: a write is rebuilt without any read.
+    # The worker's own database connection recovered: a write is rebuilt without any read after it (the read
+    # before it makes the key one the worker rebuilds: HOT_CACHE_REBUILD_MIN_POPULARITY).
     user = seed.people[0]
+    api.call("GET", f"/api/v1/users/{user}/profile/")
     api.expect(200, "PATCH", "/api/v1/me/profile/", token=seed.token(user), body={"headline": "after-restart"})
     wait_until(lambda: servable_on(cache, "profile:user", user), 15, "the worker did not rebuild after the restart")
     assert api.call("GET", f"/api/v1/users/{user}/profile/").json()["headline"] == "after-restart"

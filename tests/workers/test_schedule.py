@@ -5,6 +5,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from django.conf import settings
 
 from config.celery_app import app
@@ -13,6 +14,7 @@ from config.celery_app import app
 # move would leave the messages queued during a deploy without a task: add names, never change them.
 TASKS = {
     "workers.cache.rebuild_hot_key": "cache",
+    "workers.cache.rebuild_hot_keys": "cache",
     "workers.cache.refresh_hot_keys": "cache",
     "workers.cache.recover_cache": "cache",
     "workers.cache.decay_popularity": "cache",
@@ -63,10 +65,13 @@ def test_every_scheduled_task_is_a_published_one():
         assert entry["task"] in TASKS, entry["task"]
 
 
-def test_rebuild_task_is_safe_to_redeliver():
-    task = app.tasks["workers.cache.rebuild_hot_key"]
+@pytest.mark.parametrize(
+    ("name", "limits"), [("workers.cache.rebuild_hot_key", (10, 15)), ("workers.cache.rebuild_hot_keys", (30, 45))]
+)
+def test_rebuild_task_is_safe_to_redeliver(name, limits):
+    task = app.tasks[name]
 
     assert task.acks_late is True
     assert task.reject_on_worker_lost is True
-    assert (task.soft_time_limit, task.time_limit) == (10, 15)
+    assert (task.soft_time_limit, task.time_limit) == limits
     assert settings.CELERY_WORKER_PREFETCH_MULTIPLIER == 1

@@ -16,7 +16,9 @@ def _fan_out_line(namespace: str, dependency: registry.Dependency) -> str:
     # A fan-out made by a factory (``_lists_showing_name("reviewee_id")``) is named after the factory.
     name = fan_out.__qualname__.split(".<locals>.")[0]
     fields = ", ".join(dependency.fan_out_when_changed)
-    when = f"when {fields} changes or the row is deleted" if fields else "when the row is deleted"
+    events = [f"{fields} changes"] if fields else []
+    events += ["the row is created"] if dependency.fan_out_on_create else []
+    when = "when " + ", ".join(events) + (" or " if events else "") + "the row is deleted"
     return f"    {namespace}  fan-out {when}: {fan_out.__module__}.{name}"
 
 
@@ -24,7 +26,8 @@ def hot_cache_map() -> str:
     """One block per model (``app_label.Model``, sorted), one line per (namespace, id fields) and per fan-out.
 
     ``ids: payer, payee`` means the key ids are those fields' values, old and new; a fan-out runs its
-    queries (one UNION for all of a change's fan-outs) only when one of the named fields changed; a
+    queries (one UNION for all of a change's fan-outs) only when one of the named fields changed, the row
+    is deleted, or (``fan_out_on_create``) created; a
     dependency with neither is a table the builder reads (a join) whose changes make nothing stale.
     """
     by_model: dict[str, list[str]] = defaultdict(list)
