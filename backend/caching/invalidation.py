@@ -22,6 +22,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import CharField, Model, Value
+from django.db.models.functions import Cast
 from django.db.models.signals import post_delete, post_init, post_save
 
 from backend.caching import outage, registry
@@ -39,7 +40,7 @@ _INITIAL = "_hot_cache_initial"
 
 def _dependencies_by_model() -> dict[type[Model], list[tuple[registry.HotView, registry.Dependency]]]:
     found: dict[type[Model], list] = defaultdict(list)
-    for view in registry.all_views():
+    for view in registry.all_declarations():
         for dependency in view.depends_on:
             found[apps.get_model(dependency.model)].append((view, dependency))
     return found
@@ -79,18 +80,20 @@ def affected_keys(instance: Model, *, created: bool = False, deleted: bool = Fal
         for name in dependency.id_fields:
             for value in (_value(instance, name), initial.get(name)):
                 if value is not None:
-                    keys.add((view.namespace, int(value)))
+                    keys.add((view.namespace, view.id_of(value)))
         if dependency.fan_out is None or created:
             continue
         changed = deleted or any(initial.get(n) != _value(instance, n) for n in dependency.fan_out_when_changed)
         if changed:
             label = Value(view.namespace, output_field=CharField())
+            # As text: one UNION joins integer ids and a lookup's values (a token's key); ``id_of`` maps each.
             fan_outs.extend(
-                queryset.order_by().values_list(label, id_field) for queryset, id_field in dependency.fan_out(instance)
+                queryset.order_by().values_list(label, Cast(id_field, output_field=CharField()))
+                for queryset, id_field in dependency.fan_out(instance)
             )
     if fan_outs:
         combined = reduce(lambda a, b: a.union(b), fan_outs)
-        keys.update((ns, int(key_id)) for ns, key_id in combined if key_id is not None)
+        keys.update((ns, registry.get(ns).id_of(value)) for ns, value in combined if value is not None)
     return keys
 
 
@@ -151,7 +154,9 @@ def flush(keys: set[Key]) -> None:
     if result is None:
         return  # Redis unreachable: recorded as an outage, replayed when it is back
     leading, trailing = result
-    _enqueue([(key, None) for key in leading] + trailing)
+    # A lookup's entries (the token namespace) are built by the request that misses, never by a worker.
+    rebuilds = [(key, None) for key in leading] + trailing
+    _enqueue([(key, countdown) for key, countdown in rebuilds if registry.is_view(key[0])])
 
 
 def _enqueue(rebuilds: list[tuple[Key, float | None]]) -> None:
