@@ -106,7 +106,7 @@ class HotTokenAuthentication(TokenAuthentication):
 
     def authenticate_credentials(self, key: str):
         if not settings.HOT_CACHE_ENABLED:
-            return _answer(lookup(key))
+            return super().authenticate_credentials(key)  # DRF's query, cachalot's to answer
         namespace, key_id = TOKENS.namespace, token_key_id(key)
         store = get_store()
         result = store.read(namespace, key_id, record_access=False)

@@ -315,7 +315,7 @@ class Run:
         if failed:
             raise RuntimeError(f"warming failed: {failed}; see {self.workdir / 'setup.log'}")
         self.log(
-            f"  warmed {len(plan['tokens']):,} tokens in cachalot and {total:,} hot keys "
+            f"  warmed {len(plan['tokens']):,} tokens (auth:token entries, or cachalot) and {total:,} hot keys "
             f"in {time.monotonic() - started:.0f} s"
         )
 
