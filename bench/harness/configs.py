@@ -27,7 +27,8 @@ CONFIGS: dict[str, Config] = {
     for config in (
         Config(
             "floor",
-            "GET /api/v1/ops/floor/ for every request (constant body; token authentication served by its auth:token entry)",
+            "GET /api/v1/ops/floor/ for every request (constant body; token authentication served by its "
+            "auth:token entry)",
             _FULL_ENV,
             beat=True,
             floor=True,

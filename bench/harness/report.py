@@ -368,9 +368,10 @@ minutes (seeding 100,000 users about 4 minutes).
   Load comes from locust (`FastHttpUser`, no think time) in its own process, on the same machine.
 - **Phases.** Each configuration runs on a fresh copy of the seeded database with empty Redis databases. It then
   starts from the steady state of a running system, restricted to what the run will touch (the clients'
-  workloads are replayed without a server to find out): each client token has been
-  authenticated (its `auth:token` entry stored with hot caches on; cachalot holding the query with them off); with hot caches on, every key the run will read has been built
-  (the worker's own rebuild, by as many processes as the worker has, as `warm_caches --all` would leave it). Then a
+  workloads are replayed without a server to find out): each client token has been authenticated (its
+  `auth:token` entry stored with hot caches on; cachalot holding the query with them off); with hot caches on,
+  every key the run will read has been built (the worker's own rebuild, by as many processes as the worker has,
+  as `warm_caches --all` would leave it). Then a
   warm-up, the server's counters reset, and the measured window. Then, except for `floor`, a second window of hot
   reads alone: the throughput of the hot endpoints themselves, which is what the targets compare with `floor`.
   The configurations run one after another, so a shared machine can be faster for one than for another: compare
