@@ -38,7 +38,7 @@ from rest_framework.authtoken.models import Token
 from backend.accounts.hot_caches import TOKEN_USER_FIELDS, TOKENS, token_digest, token_key_id
 from backend.accounts.models import User
 from backend.caching.payload import Payload, servable
-from backend.caching.store import get_store
+from backend.caching.store import get_store, keep_prefetched
 from backend.common.orm_cache import cachalot_off
 
 _TOKEN_FIELDS = ("key", "user_id")
@@ -102,14 +102,37 @@ def _answer(found: tuple[User, Token] | Token | str) -> tuple[User, Token]:
 
 
 class HotTokenAuthentication(TokenAuthentication):
-    """DRF's ``TokenAuthentication``, answered from the ``auth:token`` entry when it may be served."""
+    """DRF's ``TokenAuthentication``, answered from the ``auth:token`` entry when it may be served.
+
+    When the view is a public hot view whose key does not depend on who asks
+    (``HotCachedMixin.prefetchable_hot_key``), its payload is read in the same round trip as the
+    entry and kept on the request for the view (``backend.caching.store.keep_prefetched``).
+    """
+
+    def authenticate(self, request):
+        self._request = request
+        try:
+            return super().authenticate(request)
+        finally:
+            self._request = None
 
     def authenticate_credentials(self, key: str):
         if not settings.HOT_CACHE_ENABLED:
             return super().authenticate_credentials(key)  # DRF's query, cachalot's to answer
         namespace, key_id = TOKENS.namespace, token_key_id(key)
         store = get_store()
-        result = store.read(namespace, key_id, record_access=False)
+        reads = [(namespace, key_id, False)]
+        request = getattr(self, "_request", None)  # set by authenticate(); None when called directly
+        view = (getattr(request, "parser_context", None) or {}).get("view")
+        # A hot view (``HotCachedMixin``; not imported: DRF imports this module while it loads its views)
+        prefetchable = getattr(view, "prefetchable_hot_key", None)
+        payload_key = prefetchable(request) if prefetchable is not None else None
+        if payload_key is not None:
+            reads.append((*payload_key, True))
+        results = store.read_many(reads)
+        if payload_key is not None:
+            keep_prefetched(request, *payload_key, results[1])
+        result = results[0]
         if servable(result.payload, result.gen, result.epoch):
             found = decode_entry(result.payload.body, key)
             if found is not None:

@@ -9,6 +9,7 @@ password or email) shows on the very next request. Writes run their commit callb
 
 import pytest
 from django.core.cache import caches
+from django.test import override_settings
 from rest_framework.authtoken.models import Token
 
 from backend.accounts import authentication
@@ -16,9 +17,10 @@ from backend.accounts.hot_caches import TOKENS, token_key_id
 from backend.accounts.models import User
 from backend.caching.payload import Payload, servable, stored
 from backend.caching.store import get_store
+from bench.server_timing import desc_count, parse_server_timing
 from tests.assertions import assert_error
 from tests.caching.test_hot_cache import settle_fixture_writes
-from tests.factories import make_user
+from tests.factories import make_job, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -225,3 +227,52 @@ def test_an_inactive_user_created_with_a_token_is_refused(client_for, django_ass
     settle_fixture_writes()
     body = assert_error(client.get(ME), 401)
     assert body["errors"][0]["detail"] == "User inactive or deleted."
+
+
+# A warm hot read with a warm token: Redis round trips (Server-Timing ``redis``). A public view keyed
+# by the path or the query reads its payload in the token entry's round trip; a view keyed by who
+# asks (``/me/...``) or private cannot know its key before authentication, so it takes two.
+ROUND_TRIPS = [
+    ("/api/v1/jobs/{job}/", 1),
+    ("/jobs/{job}", 1),
+    ("/api/v1/jobs/", 1),
+    ("/api/v1/jobs/?city=Lagos", 1),
+    ("/api/v1/users/{user}/profile/", 1),
+    ("/api/v1/users/{user}/reviews/", 1),
+    ("/api/v1/users/{user}/reviews-given/", 1),
+    ("/api/v1/me/profile/", 2),
+    ("/api/v1/me/account-details/", 2),
+    ("/api/v1/users/{user}/payments/", 2),
+    ("/api/v1/me/applications/", 2),
+]
+
+
+@pytest.mark.parametrize(("path", "round_trips"), ROUND_TRIPS)
+def test_a_warm_hot_read_fetches_token_and_payload_in_as_few_round_trips_as_its_key_allows(
+    client_for, user, path, round_trips, django_assert_num_queries
+):
+    job = make_job(city="Lagos")
+    path = path.format(job=job.id, user=user.id)
+    with override_settings(SERVER_TIMING_ENABLED=True):
+        client = client_for(user)  # a new client builds its middleware chain with the setting on
+        settle_fixture_writes()
+        first = client.get(path)
+        client.get(path)
+        with django_assert_num_queries(0):
+            warm = client.get(path)
+
+    assert first.status_code == warm.status_code == 200
+    assert warm.content == first.content
+    timing = parse_server_timing(warm.headers["Server-Timing"])
+    assert timing["cache"]["desc"] == "hit"
+    assert desc_count(timing, "redis") == round_trips
+
+
+def test_a_payload_read_with_a_refused_token_is_never_served(api_client, user, django_assert_num_queries):
+    job = make_job()
+    path = f"/api/v1/jobs/{job.id}/"
+    settle_fixture_writes()
+    assert api_client.get(path).status_code == 200  # warm, anonymously (the job is public)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {'0' * 40}")
+    for _ in range(2):  # the refusal from the database, then from its entry
+        assert_error(api_client.get(path), 401)
