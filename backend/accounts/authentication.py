@@ -9,12 +9,12 @@ docs/caching.md, "Token authentication"):
 - **hit**: the entry is servable and carries this token's digest: ``request.user`` is rebuilt from
   it (``User.from_db`` with ``TOKEN_USER_FIELDS``; the password and ``last_login`` are deferred, so
   reading them runs a query and ``save()`` writes only what was loaded). No SQL.
-- **miss** (no entry, an older generation or epoch, another token's digest): DRF's query, with
-  cachalot off (its table invalidation may land after the generation bump at commit, as for a hot
-  view's build), then the entry is stored under the generation read *before* the query, so a token
-  revoked or a user deactivated meanwhile leaves an entry that is never served. A token with no
-  generation yet (first use, or evicted) is checked first and its generation created only if it is
-  valid, then read again: an invalid token stores nothing in Redis.
+- **miss** (no entry, an older generation or epoch, another token's digest): the generation is read
+  (created if absent) *before* DRF's query (cachalot off: its table invalidation may land after the
+  generation bump at commit, as for a hot view's build), then the entry is stored under it, so a
+  token revoked or a user deactivated meanwhile leaves an entry that is never served. A refusal
+  (no such token, an inactive user) is stored too, like a 404: it and its generation live
+  ``HOT_CACHE_NOT_FOUND_TTL`` at most (docs/caching.md, "Bounds").
 - **Redis unreachable, or an invalidation lost and not yet replayed** (``outage.pending()``: the
   store answers ``reachable=False``, docs/caching.md "Failures"): DRF's query, nothing stored.
 
