@@ -151,6 +151,7 @@ class UserProfileView(_ProfileHotView):
     """A user's public profile with their rating summary. No authentication needed."""
 
     permission_classes = [AllowAny]
+    hot_key_names_requester = False  # the path's user: read with the token's entry
 
     def get_hot_key_id(self, request, **kwargs) -> int:
         return kwargs["user_id"]

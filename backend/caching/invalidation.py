@@ -28,6 +28,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import CharField, Model, QuerySet, Value
+from django.db.models.functions import Cast
 from django.db.models.signals import post_delete, post_init, post_save
 
 from backend.caching import outage, registry
@@ -46,7 +47,7 @@ _INITIAL = "_hot_cache_initial"
 
 def _dependencies_by_model() -> dict[type[Model], list[tuple[registry.HotView, registry.Dependency]]]:
     found: dict[type[Model], list] = defaultdict(list)
-    for view in registry.all_views():
+    for view in registry.all_declarations():
         for dependency in view.depends_on:
             found[apps.get_model(dependency.model)].append((view, dependency))
     return found
@@ -86,7 +87,7 @@ def affected_keys(instance: Model, *, created: bool = False, deleted: bool = Fal
         for name in dependency.id_fields:
             for value in (_value(instance, name), initial.get(name)):
                 if value is not None:
-                    keys.add((view.namespace, int(value)))
+                    keys.add((view.namespace, view.id_of(value)))
         if dependency.fan_out is None:
             continue
         if created:
@@ -95,14 +96,15 @@ def affected_keys(instance: Model, *, created: bool = False, deleted: bool = Fal
             changed = deleted or any(initial.get(n) != _value(instance, n) for n in dependency.fan_out_when_changed)
         if changed:
             label = Value(view.namespace, output_field=CharField())
+            # As text: one UNION joins integer ids and a lookup's values (a token's key); ``id_of`` maps each.
             for rows, id_field in dependency.fan_out(instance):
                 if isinstance(rows, QuerySet):
-                    fan_outs.append(rows.order_by().values_list(label, id_field))
+                    fan_outs.append(rows.order_by().values_list(label, Cast(id_field, output_field=CharField())))
                 elif (value := _value(rows, id_field)) is not None:  # a row already loaded: no query
-                    keys.add((view.namespace, int(value)))
+                    keys.add((view.namespace, view.id_of(value)))
     if fan_outs:
         combined = reduce(lambda a, b: a.union(b), fan_outs)
-        keys.update((ns, int(key_id)) for ns, key_id in combined if key_id is not None)
+        keys.update((ns, registry.get(ns).id_of(value)) for ns, value in combined if value is not None)
     return keys
 
 
@@ -165,7 +167,11 @@ def flush(keys: set[Key]) -> None:
     if result is None:
         return  # Redis unreachable: recorded as an outage, replayed when it is back
     leading, trailing = result
-    _enqueue(leading, trailing)
+    # A lookup's entries (the token namespace) are built by the request that misses, never by a worker.
+    _enqueue(
+        [key for key in leading if registry.is_view(key[0])],
+        [(key, due) for key, due in trailing if registry.is_view(key[0])],
+    )
 
 
 def _enqueue(leading: list[Key], trailing: list[tuple[Key, float]]) -> None:

@@ -14,7 +14,7 @@ from django.utils.http import parse_etags
 from backend.caching import registry
 from backend.caching.payload import Payload, servable
 from backend.caching.rebuild import build_payload, render
-from backend.caching.store import get_store
+from backend.caching.store import get_store, take_prefetched
 
 CONTENT_TYPE = "application/json"
 
@@ -61,7 +61,7 @@ def respond(request, namespace: str, key_id: int) -> HttpResponse:
     view = registry.get(namespace)
     store = get_store()
 
-    result = store.read(namespace, key_id, record_access=True)
+    result = take_prefetched(request, namespace, key_id) or store.read(namespace, key_id, record_access=True)
     if servable(result.payload, result.gen, result.epoch):
         store.count(namespace, "hits")
         return _response(request, result.payload, "hit")

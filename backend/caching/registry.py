@@ -8,6 +8,7 @@ declaration plus the view that serves it.
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.conf import settings
 from django.db.models import Model, QuerySet
@@ -48,36 +49,86 @@ class HotView:
     private: bool = False
     description: str = ""
 
+    def id_of(self, value: object) -> int:
+        """The key id that a value of a ``Dependency``'s field names: the value itself (an integer id)."""
+        return int(value)
+
     @property
     def effective_ttl(self) -> float:
         return float(settings.HOT_CACHE_TTLS.get(self.namespace, self.ttl))
 
 
-_registry: dict[str, HotView] = {}
+@dataclass(frozen=True)
+class HotLookup:
+    """A namespace whose entries the request that misses builds from what it carries, not from a key id.
+
+    The token namespace (``auth:token``, ``backend/accounts/hot_caches.py``): its key id is a digest of
+    the token a request sends, which the server cannot turn back into the token, so no worker, warm-up
+    or refresh-ahead can build an entry; the authentication class does on a miss, under the same
+    generation, epoch and outage rules as a hot view's payload (``payload.servable``). Its
+    dependencies are invalidated by the registry at commit like a hot view's, with ``id_of`` turning
+    the values found in the ``Dependency`` fields (a token's key) into key ids. Never rebuilt by
+    workers (``invalidation`` enqueues nothing for it), warmed or refreshed ahead; counted in the
+    statistics like a hot view.
+    """
+
+    namespace: str
+    ttl: float
+    depends_on: tuple[Dependency, ...]
+    id_of: Callable[[object], int]
+    """The key id named by a value of a dependency's id field or fan-out field."""
+    description: str = ""
+
+    @property
+    def effective_ttl(self) -> float:
+        return float(settings.HOT_CACHE_TTLS.get(self.namespace, self.ttl))
 
 
-def register(view: HotView) -> HotView:
-    if view.namespace in _registry:
-        raise ValueError(f"hot view {view.namespace!r} is declared twice")
-    _registry[view.namespace] = view
-    return view
+Declaration = HotView | HotLookup
+
+_registry: dict[str, Declaration] = {}
+D = TypeVar("D", HotView, HotLookup)
 
 
-def get(namespace: str) -> HotView:
+def register(declaration: D) -> D:
+    if declaration.namespace in _registry:
+        raise ValueError(f"hot view {declaration.namespace!r} is declared twice")
+    _registry[declaration.namespace] = declaration
+    return declaration
+
+
+def get(namespace: str) -> Declaration:
     try:
         return _registry[namespace]
     except KeyError:
         raise LookupError(f"no hot view named {namespace!r}") from None
 
 
-def get_or_none(namespace: str) -> HotView | None:
+def get_or_none(namespace: str) -> Declaration | None:
     """The declaration registered under ``namespace``, or None."""
     return _registry.get(namespace)
 
 
 def all_views() -> list[HotView]:
+    """The hot views (built from a key id: rebuilt, warmed, refreshed ahead), not the lookups."""
+    return [d for d in _registry.values() if isinstance(d, HotView)]
+
+
+def all_declarations() -> list[Declaration]:
+    """Hot views and lookups: everything the registry invalidates and counts."""
     return list(_registry.values())
 
 
 def namespaces() -> list[str]:
+    """The hot views' namespaces (``all_views()``)."""
+    return [view.namespace for view in all_views()]
+
+
+def all_namespaces() -> list[str]:
+    """Every registered namespace, lookups included (statistics, popularity decay)."""
     return list(_registry)
+
+
+def is_view(namespace: str) -> bool:
+    """Whether ``namespace`` is a hot view (a lookup is not rebuilt by workers)."""
+    return isinstance(_registry.get(namespace), HotView)

@@ -24,7 +24,7 @@ def collect() -> dict:
     of the process and thread that answered: ``{"pid", "enabled", "enabled_in_settings",
     "open_atomic_levels"}`` (``backend.common.orm_cache.cachalot_state``).
     """
-    raw = get_store().raw_stats(registry.namespaces())
+    raw = get_store().raw_stats(registry.all_namespaces())
     namespaces = {}
     for ns, (counters, latencies) in raw.items():
         row = {name: int(counters.get(name, 0)) for name in STAT_FIELDS}
@@ -37,4 +37,4 @@ def collect() -> dict:
 
 
 def reset() -> None:
-    get_store().reset_stats(registry.namespaces())
+    get_store().reset_stats(registry.all_namespaces())

@@ -50,6 +50,20 @@ class ReadResult:
 
 
 UNREACHABLE = ReadResult(None, None, None, reachable=False)
+_PREFETCHED = "_hot_cache_prefetched"
+
+
+def keep_prefetched(request, ns: str, key_id: int, result: ReadResult) -> None:
+    """Keep on ``request`` a read of ``(ns, key_id)`` made earlier in the request (with the token's
+    entry, in one round trip: ``backend.accounts.authentication``), for ``read.respond`` to use
+    instead of reading again. That read counted the key's popularity."""
+    setattr(request, _PREFETCHED, (ns, key_id, result))
+
+
+def take_prefetched(request, ns: str, key_id: int) -> ReadResult | None:
+    """The read ``keep_prefetched`` kept for ``(ns, key_id)``, once; None if none was (or it was of another key)."""
+    kept = vars(request).pop(_PREFETCHED, None)
+    return kept[2] if kept is not None and kept[:2] == (ns, key_id) else None
 
 
 class PendingCounters:
@@ -108,6 +122,12 @@ class HotStore(Protocol):
         malformed) in one round trip; ``record_access`` counts the read towards the key's popularity.
         Unreachable, or not asked because an invalidation is pending: ``UNREACHABLE``
         (``reachable=False``, the rest None)."""
+        ...
+
+    def read_many(self, reads: list[tuple[str, int, bool]]) -> list[ReadResult]:
+        """``read()`` of each ``(ns, key_id, record_access)``, in their order, in one round trip (a
+        request's token entry and its hot payload). Unreachable, or an invalidation pending:
+        ``UNREACHABLE`` for each."""
         ...
 
     def read_generation(self, ns: str, key_id: int) -> tuple[bytes | None, bytes | None]:
@@ -236,13 +256,18 @@ class RedisStore:
     # -- read path ---------------------------------------------------------------------------
 
     def read(self, ns: str, key_id: int, *, record_access: bool) -> ReadResult:
+        return self.read_many([(ns, key_id, record_access)])[0]
+
+    def read_many(self, reads: list[tuple[str, int, bool]]) -> list[ReadResult]:
         counts = pending_counters.drain()  # piggybacked on this round trip
+        names = [name for ns, key_id, _ in reads for name in (gen_key(ns, key_id), payload_key(ns, key_id))]
 
         def op(client):
             pipe = client.pipeline(transaction=False)
-            pipe.mget(gen_key(ns, key_id), payload_key(ns, key_id), EPOCH_KEY)
-            if record_access:
-                pipe.zincrby(f"hc:pop:{ns}", 1, key_id)
+            pipe.mget(*names, EPOCH_KEY)
+            for ns, key_id, record_access in reads:
+                if record_access:
+                    pipe.zincrby(f"hc:pop:{ns}", 1, key_id)
             _hincrby_all(pipe, counts)
             return pipe.execute()[0]
 
@@ -250,9 +275,9 @@ class RedisStore:
         values = self._call(op, None, write=False, serves=True)
         if values is None:
             pending_counters.restore(counts)
-            return UNREACHABLE
-        gen, raw, epoch = values
-        return ReadResult(gen, epoch or NO_EPOCH, Payload.decode(raw))
+            return [UNREACHABLE] * len(reads)
+        epoch = values[-1] or NO_EPOCH
+        return [ReadResult(values[2 * i], epoch, Payload.decode(values[2 * i + 1])) for i in range(len(reads))]
 
     def read_generation(self, ns: str, key_id: int) -> tuple[bytes | None, bytes | None]:
         values = self._call(lambda c: c.mget(gen_key(ns, key_id), EPOCH_KEY), None, write=False, serves=True)
@@ -469,6 +494,10 @@ class LocalStore:
                 self._get(EPOCH_KEY) or NO_EPOCH,
                 Payload.decode(self._get(payload_key(ns, key_id))),
             )
+
+    def read_many(self, reads: list[tuple[str, int, bool]]) -> list[ReadResult]:
+        with self._lock:
+            return [self.read(ns, key_id, record_access=record_access) for ns, key_id, record_access in reads]
 
     def read_generation(self, ns: str, key_id: int) -> tuple[bytes | None, bytes | None]:
         with self._lock:

@@ -27,9 +27,31 @@ class HotCachedMixin:
     """
 
     hot_view: registry.HotView
+    hot_key_names_requester: bool = True
+    """Whether ``get_hot_key_id()`` depends on who asks (``request.user``). A public view keyed by the
+    path or the query sets it False: its payload is then read in the same round trip as the token's
+    entry, before authentication ends (``prefetchable_hot_key``)."""
 
     def get_hot_key_id(self, request, **kwargs) -> int:
         raise NotImplementedError
+
+    def prefetchable_hot_key(self, request) -> tuple[str, int] | None:
+        """``(namespace, key id)`` that this GET will read, if it can be known before authentication:
+        a public view whose key does not depend on who asks, a hot request (``is_hot_request``, JSON).
+        None otherwise. Called by the authentication class; reads nothing."""
+        if (
+            self.hot_key_names_requester
+            or self.hot_view.private
+            or request.method != "GET"
+            or not settings.HOT_CACHE_ENABLED
+            or not isinstance(getattr(request, "accepted_renderer", None), JSONRenderer)
+            or not self.is_hot_request(request)
+        ):
+            return None
+        try:
+            return self.hot_view.namespace, int(self.get_hot_key_id(request, **self.kwargs))
+        except (KeyError, TypeError, ValueError):
+            return None
 
     def check_hot_access(self, request, key_id: int) -> None:
         return None

@@ -45,5 +45,5 @@ def decay_popularity() -> None:
     """Multiply every key's popularity by ``HOT_CACHE_POPULARITY_DECAY``, keeping
     ``HOT_CACHE_POPULARITY_KEEP`` keys per namespace, so that yesterday's hot users fade."""
     get_store().decay_popularity(
-        registry.namespaces(), settings.HOT_CACHE_POPULARITY_DECAY, settings.HOT_CACHE_POPULARITY_KEEP
+        registry.all_namespaces(), settings.HOT_CACHE_POPULARITY_DECAY, settings.HOT_CACHE_POPULARITY_KEEP
     )

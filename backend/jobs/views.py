@@ -77,6 +77,8 @@ class JobListView(HotCachedMixin, generics.ListAPIView):
             and bool(values[0].strip())
         )
 
+    hot_key_names_requester = False  # the query's city: read with the token's entry
+
     def get_hot_key_id(self, request, **kwargs) -> int:
         city = request.query_params.get("city")
         return FEED_ALL if city is None else city_key(city)
@@ -122,6 +124,8 @@ class JobDetailView(HotCachedMixin, APIView):
 
     permission_classes = [IsAuthenticatedOrReadOnly]
     hot_view = hot_caches.JOB_DETAIL
+
+    hot_key_names_requester = False  # the path's job: read with the token's entry
 
     def get_hot_key_id(self, request, **kwargs) -> int:
         return kwargs["job_id"]

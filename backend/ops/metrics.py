@@ -147,7 +147,7 @@ class PaeshiftCollector:
         yield from self._http()
 
     def _cache(self):
-        namespaces = registry.namespaces()
+        namespaces = registry.all_namespaces()
         reachable = ops_store.redis_client() is None or (ops_store.call(lambda client: client.ping(), False) is True)
         raw = get_store().raw_stats(namespaces) if reachable else {}
         for field in STAT_FIELDS:

@@ -56,6 +56,8 @@ class _ReviewListView(HotCachedMixin, generics.ListAPIView):
     def get_canonical_path(self) -> str:
         return reverse(self.canonical_url_name, kwargs={"user_id": self.kwargs["user_id"]})
 
+    hot_key_names_requester = False  # the path's user: read with the token's entry
+
     def get_hot_key_id(self, request, **kwargs) -> int:
         return kwargs["user_id"]
 

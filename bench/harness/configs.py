@@ -34,7 +34,8 @@ CONFIGS: dict[str, Config] = {
     for config in (
         Config(
             "floor",
-            "GET /api/v1/ops/floor/ for every request (constant body; token authentication served by cachalot)",
+            "GET /api/v1/ops/floor/ for every request (constant body; token authentication served by its "
+            "auth:token entry)",
             _FULL_ENV,
             beat=True,
             floor=True,

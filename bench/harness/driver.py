@@ -380,7 +380,7 @@ class Run:
         started = time.monotonic()
         self._build(env, plan, f"warm-{config.name}")
         self.log(
-            f"  warmed {len(plan['tokens']):,} tokens in cachalot and {total:,} hot keys "
+            f"  warmed {len(plan['tokens']):,} tokens (auth:token entries, or cachalot) and {total:,} hot keys "
             f"in {time.monotonic() - started:.0f} s"
         )
 

@@ -501,7 +501,7 @@ minutes (seeding 100,000 users about 4 minutes).
 ## What is measured
 
 - **Configurations.** `floor`: every request is `GET /api/v1/ops/floor/`, a constant small JSON body behind the
-  same middleware, token authentication (served by cachalot), permission check and renderer; no writes.
+  same middleware, token authentication (served by its `auth:token` entry), permission check and renderer; no writes.
   `nocache`: cachalot and hot caches off. `cachalot`: cachalot on (read-mostly tables), hot caches off. `full`:
   cachalot and hot caches on, rebuilds by the worker, beat's refresh-ahead.
   `ttl`: the peer, what a Django team would build instead: Django's per-view cache (`cache_page`, varying on
@@ -527,9 +527,10 @@ minutes (seeding 100,000 users about 4 minutes).
   feed's nine keys by the window's warm-up). Each request carries the real token of the user it is sent as.
 - **Phases.** Each configuration runs on a fresh copy of the seeded database with empty Redis databases. It then
   starts from the steady state of a running system, restricted to what the run will touch (the clients'
-  workloads are replayed without a server to find out): with cachalot on, each client token has been
-  authenticated once (cachalot holds the query); with hot caches on, every key the run will read has been built
-  (the worker's own rebuild, by as many processes as the worker has, as `warm_caches --all` would leave it). Then a
+  workloads are replayed without a server to find out): each client token has been authenticated (its
+  `auth:token` entry stored with hot caches on; cachalot holding the query with them off); with hot caches on,
+  every key the run will read has been built (the worker's own rebuild, by as many processes as the worker has,
+  as `warm_caches --all` would leave it). Then a
   warm-up, the server's counters reset, and the measured window. Then, except for `floor`, a second window of hot
   reads alone: the throughput of the hot endpoints themselves, which is what the targets compare with `floor`.
   The configurations run one after another, so a shared machine can be faster for one than for another: compare

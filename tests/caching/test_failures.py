@@ -4,13 +4,20 @@ Each test runs its own real redis-server (tests/redis_server.py) and stops or pa
 machine's shared Redis is never touched.
 """
 
+import time
+
 import pytest
+import redis
+from rest_framework.test import APIClient
 
 from backend.caching.breaker import breaker_for
 from backend.caching.models import CacheOutage
+from backend.caching.store import pending_counters
 from workers.cache import recover_cache
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
+
+ME = "/api/v1/auth/me/"
 
 
 @pytest.fixture
@@ -78,4 +85,76 @@ def test_beat_replays_an_outage_another_process_recorded(own_redis, client_for, 
     assert recover_cache() == 1
 
     assert profile(client, user).hot_cache_outcome == "miss"  # the epoch moved: everything rebuilt
+    assert not CacheOutage.objects.exists()
+
+
+# The token's entry (auth:token, backend/accounts/authentication.py) under each way Redis fails: a
+# logout or a deactivation whose invalidation is lost must still end access on the next request.
+TOKEN_FAULTS = ("stopped", "paused", "client_paused", "paused_for_writes", "out_of_memory")
+CLIENT_PAUSE_MS = 1500  # CLIENT PAUSE ... ALL cannot be lifted (UNPAUSE waits too): it lasts this long
+
+
+def _inject(server, fault: str):
+    """Start ``fault`` on ``server``; returns what ends it."""
+    control = redis.Redis.from_url(server.url, socket_timeout=5)
+    if fault == "stopped":
+        server.stop()
+        return server.start
+    if fault == "paused":  # SIGSTOP: connections accepted, nothing answered
+        server.pause()
+        return server.resume
+    if fault == "client_paused":
+        control.execute_command("CLIENT", "PAUSE", CLIENT_PAUSE_MS, "ALL")
+        ends_at = time.monotonic() + CLIENT_PAUSE_MS / 1000
+        return lambda: time.sleep(max(0.0, ends_at - time.monotonic()) + 0.1)
+    if fault == "paused_for_writes":  # half available: reads answered, writes wait
+        control.execute_command("CLIENT", "PAUSE", 600_000, "WRITE")
+        return lambda: control.execute_command("CLIENT", "UNPAUSE")
+    assert fault == "out_of_memory"  # half available: reads answered, writes refused
+    control.config_set("maxmemory-policy", "noeviction")
+    control.config_set("maxmemory", 1)
+    return lambda: control.config_set("maxmemory", 0)
+
+
+def _logout(client, user):
+    assert client.post("/api/v1/auth/logout/").status_code == 204  # acknowledged
+
+
+def _deactivate(client, user):
+    user.is_active = False
+    user.save()
+
+
+@pytest.mark.parametrize("fault", TOKEN_FAULTS)
+@pytest.mark.parametrize("revoke", [_logout, _deactivate], ids=["logout", "deactivated"])
+def test_a_token_revoked_while_redis_fails_is_refused_on_the_next_request_and_after(
+    own_redis, client_for, user, fault, revoke, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    client = client_for(user)
+    assert client.get(ME).status_code == 200
+    with django_assert_num_queries(0):
+        assert client.get(ME).status_code == 200  # the token's entry is warm
+
+    end_fault = _inject(own_redis, fault)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            revoke(client, user)  # its invalidation is lost, and recorded
+        during = []
+        for _ in range(5):
+            # The rule's worst case: the circuit closed again (a read probe succeeded) and nothing but
+            # the read to send (no pending counters, which are writes), so a half-available Redis
+            # answers it: only the lost invalidation, not yet replayed, keeps the old entry unserved.
+            breaker_for("redis").reset()
+            pending_counters.drain()
+            during.append(client.get(ME))
+    finally:
+        end_fault()
+    time.sleep(0.3)  # the breaker's cooldown (0.2 s here): the next call probes
+    probe = APIClient().get("/api/v1/jobs/")  # anonymous: a probe that finds Redis back and replays
+    assert probe.status_code == 200, probe.content
+    recover_cache()  # beat's replay, in case no probe ran it
+    after = [client.get(ME) for _ in range(3)]
+
+    assert [r.status_code for r in during] == [401] * 5, [r.content for r in during]
+    assert [r.status_code for r in after] == [401] * 3, [r.content for r in after]
     assert not CacheOutage.objects.exists()

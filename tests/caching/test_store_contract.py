@@ -57,6 +57,13 @@ CALLS = [
         serves=True,
         writes=True,
     ),
+    Row(
+        "read_many",
+        lambda s: s.read_many([(NS, 1, False), (NS, 2, False)]),
+        [ReadResult(None, NO_EPOCH, None)] * 2,
+        [UNREACHABLE] * 2,
+        serves=True,
+    ),
     Row("read_generation", lambda s: s.read_generation(NS, 1), (None, NO_EPOCH), (None, None), serves=True),
     Row(
         "ensure_generation", lambda s: _known(s.ensure_generation(NS, 1)), (True, NO_EPOCH), (False, None), writes=True

@@ -24,6 +24,7 @@ NAMESPACES = {
     "jobs:open",
     "dashboard:applications",
     "dashboard:jobs",
+    "auth:token",  # the token lookup (backend/accounts/hot_caches.py), counted like a hot view
 }
 
 

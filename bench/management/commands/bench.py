@@ -146,15 +146,16 @@ class Command(BaseCommand):
         path.write_text(json.dumps(population.to_json()))
 
     def _prewarm(self, path: Path, index: int, count: int) -> None:
-        """Share ``index`` of ``count`` of the warming plan: authenticate each token once (cachalot
-        then holds the query DRF runs for it) and build each hot key as the worker would."""
-        from rest_framework.authentication import TokenAuthentication
-
+        """Share ``index`` of ``count`` of the warming plan: authenticate each token twice (its
+        ``auth:token`` entry is stored by then, as by a client's first requests) and build each hot
+        key as the worker would."""
+        from backend.accounts.authentication import HotTokenAuthentication
         from backend.caching.rebuild import rebuild
 
         plan = json.loads(path.read_text())
-        authentication = TokenAuthentication()
+        authentication = HotTokenAuthentication()
         for key in plan["tokens"][index::count]:
+            authentication.authenticate_credentials(key)
             authentication.authenticate_credentials(key)
         keys = [(namespace, key_id) for namespace, ids in plan["hot"].items() for key_id in ids]
         for namespace, key_id in keys[index::count]:

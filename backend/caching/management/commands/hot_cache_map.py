@@ -31,7 +31,7 @@ def hot_cache_map() -> str:
     dependency with neither is a table the builder reads (a join) whose changes make nothing stale.
     """
     by_model: dict[str, list[str]] = defaultdict(list)
-    for view in sorted(registry.all_views(), key=lambda view: view.namespace):
+    for view in sorted(registry.all_declarations(), key=lambda view: view.namespace):
         for dependency in view.depends_on:
             lines = by_model[dependency.model]
             if dependency.id_fields:
