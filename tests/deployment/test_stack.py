@@ -190,7 +190,9 @@ def test_processes_from_the_procfile_serve_warm_hot_reads_and_shut_down_cleanly(
         assert api.expect(200, "POST", f"/api/v1/payments/{payment_id}/succeed/", token=staff_token)["status"] == (
             "succeeded"
         )
-        wrote(sent, *[(ns, user) for ns in ("payments:user", "account_details:user") for user in (client_id, worker_id)])
+        wrote(
+            sent, *[(ns, user) for ns in ("payments:user", "account_details:user") for user in (client_id, worker_id)]
+        )
         sent = time.monotonic()
         api.expect(
             201,
