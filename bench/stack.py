@@ -203,7 +203,9 @@ def procfile(server: str, directory: Path) -> Path:
     lines = (REPO / "Procfile").read_text().splitlines()
     replaced = [f"web: {GRANIAN_WEB}" if line.startswith("web:") else line for line in lines]
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"Procfile.{server}"
+    # Not named after the server: honcho's command line names the file, and ``Stack.pids`` finds the
+    # web root as the topmost process whose command line names the server's program.
+    path = directory / "Procfile.web"
     path.write_text("\n".join(replaced) + "\n")
     return path
 
