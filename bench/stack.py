@@ -12,6 +12,9 @@ whole processes (tests/deployment/, tests/reliability/, which add an HTTP client
   for the CPU it measures).
 - ``Stack``: a ``Honcho`` with readiness (``/readyz`` and the worker's "ready."), process ids for
   CPU accounting, and a stop that leaves nothing behind.
+- ``WEB_SERVERS``, ``procfile``: the web servers the benchmark compares (docs/benchmarks/servers.md):
+  the Procfile's own (gunicorn, sync workers), gunicorn with threads, granian; a Procfile whose
+  ``web`` line runs the one asked for, the other lines unchanged.
 
 Why by hand: the point is to run the deployment's own Procfile the way the platform does (honcho,
 SIGTERM, the platform's 30 s to SIGKILL); a general process supervisor would be a different stack.
@@ -58,8 +61,28 @@ _FOREIGN_PREFIXES = (
     "REDIS_",
     "CACHE_",
     "SERVER_TIMING",
+    "GRANIAN_",
+    "DATABASE_POOL",
 )
 _FOREIGN_NAMES = {"DATABASE_URL", "PORT", "WEB_CONCURRENCY", "REMAP_SIGTERM"}
+# The web servers a stack can run (docs/benchmarks/servers.md). gunicorn-sync is the Procfile as it
+# is; gunicorn-gthread is the same line with GUNICORN_THREADS > 1 (gunicorn then uses its gthread
+# worker, which keeps connections alive: config/gunicorn.conf.py's keepalive); granian replaces the
+# web line with granian's WSGI interface. Threads and the database pool are the caller's
+# environment (GUNICORN_THREADS or GRANIAN_BLOCKING_THREADS, DATABASE_POOL*).
+WEB_SERVERS = ("gunicorn-sync", "gunicorn-gthread", "granian")
+# granian's options (`granian --help`): HTTP/1 only, as behind a platform's router; no websockets
+# (WSGI has none); on SIGTERM, workers that have not finished in 20 s are killed (gunicorn's
+# graceful_timeout); a worker that dies is replaced (gunicorn's arbiter does it always). granian has
+# no request timeout (https://github.com/emmett-framework/granian/issues/177, wontfix): a hung
+# request holds its thread for good, unlike gunicorn's `timeout`.
+GRANIAN_WEB = (
+    "exec granian --interface wsgi config.wsgi:application --host 0.0.0.0 --port $PORT"
+    " --workers ${WEB_CONCURRENCY:-2} --http 1 --no-ws --backlog 2048 --workers-kill-timeout 20"
+    " --respawn-failed-workers --log-level warning"
+)
+# The program each server's web process runs: the topmost process of that name is the web root.
+WEB_PROGRAM = {"gunicorn-sync": "gunicorn", "gunicorn-gthread": "gunicorn", "granian": "granian"}
 # honcho's output: "HH:MM:SS <process type>.<n> | <the process's line>"
 LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d (?P<process>\S+)\s*\| (?P<text>.*)$")
 
@@ -170,6 +193,23 @@ def manage(env: dict[str, str], *args: str, log: Path | None = None, timeout: fl
 # --- processes -----------------------------------------------------------------------------
 
 
+def procfile(server: str, directory: Path) -> Path:
+    """The Procfile to run ``server`` with: the repository's own for gunicorn (sync or threads), a
+    copy in ``directory`` with granian on the ``web`` line otherwise."""
+    if server not in WEB_SERVERS:
+        raise ValueError(f"unknown web server {server!r}; choose from {', '.join(WEB_SERVERS)}")
+    if WEB_PROGRAM[server] == "gunicorn":
+        return REPO / "Procfile"
+    lines = (REPO / "Procfile").read_text().splitlines()
+    replaced = [f"web: {GRANIAN_WEB}" if line.startswith("web:") else line for line in lines]
+    directory.mkdir(parents=True, exist_ok=True)
+    # Not named after the server: honcho's command line names the file, and ``Stack.pids`` finds the
+    # web root as the topmost process whose command line names the server's program.
+    path = directory / "Procfile.web"
+    path.write_text("\n".join(replaced) + "\n")
+    return path
+
+
 @dataclass
 class LogLine:
     at: float | None  # time.monotonic() when honcho printed it; None when read back from a file
@@ -190,15 +230,18 @@ class Honcho:
     """``honcho start`` on some of the Procfile's process types, in a session of its own.
 
     ``log``: None to collect the output line by line with the time each arrived (``lines``), or a
-    file honcho writes to directly (read back on demand, without times).
+    file honcho writes to directly (read back on demand, without times). ``procfile``: another
+    Procfile than the repository's (``procfile()``), run from the repository all the same.
     """
 
-    def __init__(self, env: dict[str, str], *process_types: str, log: Path | None = None) -> None:
+    def __init__(
+        self, env: dict[str, str], *process_types: str, log: Path | None = None, procfile: Path | None = None
+    ) -> None:
         self.log = log
         self._lines: list[LogLine] = []
         output = subprocess.PIPE if log is None else log.open("ab")
         self.process = subprocess.Popen(
-            [str(BIN / "honcho"), "-f", "Procfile", "start", *process_types],
+            [str(BIN / "honcho"), "-f", str(procfile or REPO / "Procfile"), "-d", str(REPO), "start", *process_types],
             cwd=REPO,
             env=env,
             stdout=output,
@@ -352,16 +395,20 @@ def stop(stack: Honcho) -> tuple[float, list[int]]:
 class Stack:
     """The Procfile's ``process_types`` under honcho, started at once, with ``env`` (``stack_environment``).
 
-    ``log``: where honcho's output goes (None: kept in memory, see ``Honcho``).
+    ``log``: where honcho's output goes (None: kept in memory, see ``Honcho``). ``server``: one of
+    ``WEB_SERVERS`` (the Procfile's own by default); ``workdir``: where a Procfile for another goes.
     """
 
     env: dict[str, str]
     process_types: tuple[str, ...] = ("web", "worker", "beat")
     log: Path | None = None
+    server: str = "gunicorn-sync"
+    workdir: Path | None = None
     honcho: Honcho = field(init=False)
 
     def __post_init__(self) -> None:
-        self.honcho = Honcho(self.env, *self.process_types, log=self.log)
+        workdir = self.workdir or (self.log.parent if self.log else Path(self.env.get("TMPDIR", "/tmp")))
+        self.honcho = Honcho(self.env, *self.process_types, log=self.log, procfile=procfile(self.server, workdir))
 
     @property
     def port(self) -> int:
@@ -387,9 +434,9 @@ class Stack:
         whose descendants make up each part of the stack (CPU accounting, the profiler's target).
 
         honcho runs each Procfile line in a process of its own, so a program is known by its command
-        line: the topmost gunicorn (the arbiter), the topmost Celery worker and beat.
+        line: the topmost gunicorn (the arbiter) or granian, the topmost Celery worker and beat.
         """
-        programs = {"web": ("gunicorn",), "worker": ("celery", " worker "), "beat": ("celery", " beat ")}
+        programs = {"web": (WEB_PROGRAM[self.server],), "worker": ("celery", " worker "), "beat": ("celery", " beat ")}
         found = {"honcho": self.honcho.process.pid}
         for pid in self.honcho.descendants():
             command = cmdline(pid)

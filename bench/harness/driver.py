@@ -26,7 +26,7 @@ from bench.harness import profile as profiling
 from bench.harness.bare import bare_wsgi_server
 from bench.harness.configs import CONFIGS, MAIN_CONFIGS, Config
 from bench.harness.services import Services
-from bench.stack import PYTHON, REPO, Stack, manage
+from bench.stack import PYTHON, REPO, WEB_SERVERS, Stack, manage
 from bench.workload import HOT_READ_MIX, Population, Workload
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -45,6 +45,7 @@ class Options:
     clients: int = 16
     web_workers: int = 2
     web_threads: int = 1
+    server: str = "gunicorn-sync"  # one of bench.stack.WEB_SERVERS (docs/benchmarks/servers.md)
     worker_concurrency: int = 2
     configs: tuple[str, ...] = MAIN_CONFIGS
     seed: int = 1
@@ -116,9 +117,29 @@ def machine(services: Services) -> dict:
         "python": platform.python_version(),
         "postgresql": services.postgres_version(),
         "redis": services.redis_version(),
-        "packages": {p: version(p) for p in ("Django", "djangorestframework", "gunicorn", "celery", "locust")},
+        "packages": {
+            p: version(p) for p in ("Django", "djangorestframework", "gunicorn", "granian", "celery", "locust")
+        },
         "note": "load generator, web workers, Celery worker, beat, PostgreSQL and Redis share this machine",
     }
+
+
+def server_env(server: str, workers: int, threads: int) -> dict[str, str]:
+    """The environment that runs ``server`` (bench.stack.WEB_SERVERS) with ``workers`` processes of
+    ``threads`` threads each. With threads, the database pool (config/settings/base.py, DATABASE_POOL)
+    bounds each process's connections to its thread count, so no thread waits for one."""
+    if server not in WEB_SERVERS:
+        raise ValueError(f"unknown web server {server!r}; choose from {', '.join(WEB_SERVERS)}")
+    if server == "gunicorn-sync" and threads != 1:
+        raise ValueError("gunicorn-sync runs one thread per worker: use gunicorn-gthread for threads")
+    if server == "gunicorn-gthread" and threads < 2:
+        raise ValueError("gunicorn-gthread needs 2 threads or more (gunicorn runs sync workers with 1)")
+    env = {"WEB_CONCURRENCY": str(workers), "GUNICORN_THREADS": "1" if server == "granian" else str(threads)}
+    if server == "granian":
+        env["GRANIAN_BLOCKING_THREADS"] = str(threads)
+    if threads > 1:
+        env.update(DATABASE_POOL="true", DATABASE_POOL_MIN_SIZE="1", DATABASE_POOL_MAX_SIZE=str(threads))
+    return env
 
 
 def keys_to_warm(
@@ -240,14 +261,19 @@ class Run:
             {
                 "TTL_PEER_CACHE": "false",
                 **config.env,
-                "WEB_CONCURRENCY": str(options.web_workers),
-                "GUNICORN_THREADS": str(options.web_threads),
+                **server_env(options.server, options.web_workers, options.web_threads),
                 "CELERY_WORKER_CONCURRENCY": str(options.worker_concurrency),
             },
             workdir=logs,
         )
-        # The Procfile's processes, as production runs them; honcho writes their output to a file.
-        stack = Stack(env, ("web", "worker", "beat") if config.beat else ("web", "worker"), log=logs / "stack.log")
+        # The Procfile's processes, as production runs them (the web line replaced for another
+        # server than gunicorn); honcho writes their output to a file.
+        stack = Stack(
+            env,
+            ("web", "worker", "beat") if config.beat else ("web", "worker"),
+            log=logs / "stack.log",
+            server=options.server,
+        )
         try:
             stack.wait_ready(timeout=90)
             self.prewarm(env, population_path, config, floor_rps)

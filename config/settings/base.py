@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from backend.common.converters import ID_SCHEMA
 from backend.observability.profiling import silk_should_record
@@ -33,6 +34,31 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Connection pooling (psycopg_pool through Django's PostgreSQL backend, Django 5.1+:
+# https://docs.djangoproject.com/en/5.2/ref/databases/#connection-pool), off by default. For a web
+# server with threads (gunicorn gthread, granian): each process keeps at most DATABASE_POOL_MAX_SIZE
+# connections however many threads it runs, and a thread waits up to DATABASE_POOL_TIMEOUT seconds
+# for one (then psycopg_pool.PoolTimeout, an OperationalError: the API's 503). Django refuses a pool
+# with persistent connections, so CONN_MAX_AGE is 0 with it (connections go back to the pool at the
+# end of each request instead of being closed). Measured in docs/benchmarks/servers.md.
+DATABASE_POOL = env.bool("DATABASE_POOL", default=False)
+if DATABASE_POOL:
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_POOL=true needs PostgreSQL (DATABASE_URL postgres://...)")
+    if env.int("DJANGO_CONN_MAX_AGE", default=0) != 0:
+        raise ImproperlyConfigured("DATABASE_POOL=true replaces persistent connections: unset DJANGO_CONN_MAX_AGE")
+    _pool_min, _pool_max = env.int("DATABASE_POOL_MIN_SIZE", default=2), env.int("DATABASE_POOL_MAX_SIZE", default=4)
+    if not 0 <= _pool_min <= _pool_max or _pool_max < 1:
+        raise ImproperlyConfigured(
+            f"DATABASE_POOL_MIN_SIZE ({_pool_min}) and DATABASE_POOL_MAX_SIZE ({_pool_max}): "
+            "need 0 <= min <= max and max >= 1"
+        )
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": _pool_min,
+        "max_size": _pool_max,
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=5.0),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default under a small team's concurrent writes (runserver answers each request
     # on a thread of its own): https://docs.djangoproject.com/en/5.2/ref/databases/#sqlite-notes

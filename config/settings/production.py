@@ -9,7 +9,7 @@ import re
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, MIDDLEWARE, OPS_PATHS, REST_FRAMEWORK, SILENCED_SYSTEM_CHECKS, STORAGES, env
+from .base import DATABASE_POOL, DATABASES, MIDDLEWARE, OPS_PATHS, REST_FRAMEWORK, SILENCED_SYSTEM_CHECKS, STORAGES, env
 
 
 def _required(name: str, purpose: str) -> str:
@@ -35,7 +35,9 @@ PAESHIFT_ALLOW_DEMO_SEED = False
 _required("DATABASE_URL", "the PostgreSQL URL, e.g. postgres://user:password@host:5432/paeshift")
 # Persistent connections, checked before reuse (CONN_HEALTH_CHECKS in base.py), so a database
 # restart costs one reconnect instead of a failed request.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+# With DATABASE_POOL (base.py) the pool keeps connections instead, and CONN_MAX_AGE must stay 0.
+if not DATABASE_POOL:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 # A database that does not answer must not hold a web worker (or /readyz) for long.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
     "connect_timeout", env.int("DJANGO_DB_CONNECT_TIMEOUT", default=5)

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from backend.common.argtypes import positive_int, positive_seconds
 from bench.harness.configs import CONFIGS, DEFAULT_CONFIGS, MAIN_CONFIGS, SCALE_CONFIGS, SCALE_USERS
-from bench.stack import REPO
+from bench.stack import REPO, WEB_SERVERS
 
 
 def _scales(value: str) -> tuple[int, ...]:
@@ -60,9 +60,17 @@ class Command(BaseCommand):
             help="seconds of each wrk window (bare WSGI, healthz, floor, each hot namespace): min(duration, 10)",
         )
         parser.add_argument("--clients", type=positive_int, help="concurrent virtual users (16)")
-        parser.add_argument("--web-workers", type=positive_int, help="gunicorn workers, WEB_CONCURRENCY (2)")
         parser.add_argument(
-            "--web-threads", type=positive_int, help="threads per gunicorn worker, GUNICORN_THREADS (1: sync workers)"
+            "--server",
+            choices=WEB_SERVERS,
+            default="gunicorn-sync",
+            help="the web server (gunicorn-sync: the Procfile's; docs/benchmarks/servers.md)",
+        )
+        parser.add_argument("--web-workers", type=positive_int, help="web server processes, WEB_CONCURRENCY (2)")
+        parser.add_argument(
+            "--web-threads",
+            type=positive_int,
+            help="threads per web process (gunicorn-sync 1; gunicorn-gthread, granian 4; a database pool as large)",
         )
         parser.add_argument("--worker-concurrency", type=positive_int, help="Celery worker processes (2)")
         parser.add_argument(
@@ -97,7 +105,7 @@ class Command(BaseCommand):
             index, count = (int(n) for n in o["part"].split("/"))
             return self._prewarm(o["prewarm"], index, count)
 
-        from bench.harness.driver import Options, Run, check_smoke
+        from bench.harness.driver import Options, Run, check_smoke, server_env
 
         smoke = o["smoke"]
         scales = o["scale"] or (SCALE_USERS if o["scale_series"] else None)
@@ -111,7 +119,8 @@ class Command(BaseCommand):
             read_duration=o["read_duration"],
             clients=o["clients"] or (8 if smoke else 16),
             web_workers=o["web_workers"] or 2,
-            web_threads=o["web_threads"] or 1,
+            web_threads=o["web_threads"] or (1 if o["server"] == "gunicorn-sync" else 4),
+            server=o["server"],
             worker_concurrency=o["worker_concurrency"] or 2,
             configs=_with_profile(o["configs"] or default_configs, o["profile"]),
             seed=o["seed"],
@@ -125,6 +134,10 @@ class Command(BaseCommand):
             note=o["note"],
             extra_params={"smoke": smoke},
         )
+        try:
+            server_env(options.server, options.web_workers, options.web_threads)
+        except ValueError as error:
+            raise CommandError(str(error)) from error
         if not options.database_url.startswith(("postgres://", "postgresql://")):
             raise CommandError("the benchmark needs PostgreSQL: set DATABASE_URL or pass --database-url")
         run = Run(options, log=lambda line: self.stderr.write(line))
