@@ -71,7 +71,8 @@ def staff_user(db):
 def client_for():
     """``client_for(user)``: an API client authenticated with a real token, as mobile clients are.
 
-    Token authentication costs one query per request, which the exact query counts include.
+    Token authentication (backend/accounts/authentication.py) costs DRF's one query when the token's
+    ``auth:token`` entry is cold and none once it is warm; the exact query counts include it.
     """
     from rest_framework.authtoken.models import Token
 

@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from bench.stack import BIN, Honcho, free_port, stack_environment, stop, wait_ready, with_path
+from tests.redis_server import RedisServer
 from tests.security.body_cases import CASES, PATH, Case, request_bytes
 from tests.stack import Api, run, service_urls
 
@@ -48,7 +49,11 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    given, redis_url = service_urls()
+    given, _ = service_urls()
+    # A private redis-server for the cache and the broker: numbered databases of the shared one are
+    # other runs' (a concurrent suite's anonymous-state test scans its whole database).
+    redis_server = RedisServer()
+    redis_server.start()
     name = f"paeshift_framing_{secrets.token_hex(4)}"
     maintenance = with_path(given, "/postgres")
     with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as connection:
@@ -56,10 +61,10 @@ def server(tmp_path_factory):
     port = free_port()
     env = stack_environment(
         with_path(given, f"/{name}"),
-        with_path(redis_url, "/14"),
+        redis_server.url,
         port,
         tmp_path_factory.mktemp("framing"),
-        CELERY_BROKER_URL=with_path(redis_url, "/15"),
+        CELERY_BROKER_URL=with_path(redis_server.url, "/1"),
         WEB_CONCURRENCY="1",
     )
     stack = None
@@ -74,6 +79,7 @@ def server(tmp_path_factory):
     finally:
         if stack is not None:
             stop(stack)
+        redis_server.close()
         with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
