@@ -19,18 +19,20 @@ from backend.caching.store import get_store
 logger = logging.getLogger(__name__)
 
 
-@shared_task(
-    name="workers.cache.rebuild_hot_key",
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    soft_time_limit=10,
-    time_limit=15,
-    autoretry_for=(DatabaseError,),
-    retry_backoff=0.5,
-    max_retries=3,
-    ignore_result=True,
-)
+# What both rebuild tasks promise: acknowledged after the run (redelivered if the worker dies),
+# retried on a database error, no result stored. Their time limits differ (one key, or a batch).
+_REBUILD_TASK_OPTIONS = {
+    "bind": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (DatabaseError,),
+    "retry_backoff": 0.5,
+    "max_retries": 3,
+    "ignore_result": True,
+}
+
+
+@shared_task(name="workers.cache.rebuild_hot_key", soft_time_limit=10, time_limit=15, **_REBUILD_TASK_OPTIONS)
 def rebuild_hot_key(self, namespace: str, key_id: int, refresh: bool = False) -> bool:
     """Rebuild one hot key from the database (cachalot off) and store it with its generation.
 
@@ -52,18 +54,7 @@ def rebuild_hot_key(self, namespace: str, key_id: int, refresh: bool = False) ->
     return payload is not None
 
 
-@shared_task(
-    name="workers.cache.rebuild_hot_keys",
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    soft_time_limit=30,
-    time_limit=45,
-    autoretry_for=(DatabaseError,),
-    retry_backoff=0.5,
-    max_retries=3,
-    ignore_result=True,
-)
+@shared_task(name="workers.cache.rebuild_hot_keys", soft_time_limit=30, time_limit=45, **_REBUILD_TASK_OPTIONS)
 def rebuild_hot_keys(self, keys: list[list]) -> int:
     """Rebuild the hot keys one transaction invalidated: ``keys`` is ``[[namespace, key_id], ...]``.
 

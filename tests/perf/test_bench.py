@@ -21,6 +21,19 @@ FULL_HEADER = (
 )
 
 
+# The run parameters of the small documents the report tests render (shared with test_bench_issue14).
+SMALL_RUN_PARAMS = {
+    "users": 10,
+    "seed": 1,
+    "clients": 4,
+    "web_workers": 2,
+    "worker_concurrency": 2,
+    "warmup": 1,
+    "duration": 1,
+    "hot_duration": 1,
+}
+
+
 def _population(users: int = 300) -> Population:
     """A population made up without a database (ids only), enough for the workload to run."""
     ids = list(range(1, users + 1))
@@ -190,16 +203,7 @@ def _doc() -> dict:
     return results.document(
         machine={"cpu": "test", "cores": 2},
         date="2026-01-01T00:00:00+00:00",
-        params={
-            "users": 10,
-            "seed": 1,
-            "clients": 4,
-            "web_workers": 2,
-            "worker_concurrency": 2,
-            "warmup": 1,
-            "duration": 1,
-            "hot_duration": 1,
-        },
+        params=SMALL_RUN_PARAMS,
         configs=configs,
     )
 

@@ -17,7 +17,7 @@ from bench.harness.bare import bare_wsgi_server
 from bench.harness.configs import CONFIGS, MAIN_CONFIGS
 from bench.harness.driver import check_smoke
 from bench.stack import stack_environment
-from tests.perf.test_bench import _config, _doc, _op_json, _population
+from tests.perf.test_bench import SMALL_RUN_PARAMS, _config, _doc, _op_json, _population
 
 
 def _needs_wrk():
@@ -176,16 +176,7 @@ def _issue14_doc(*, namespace_rps: float = 950.0) -> dict:
     return results.document(
         machine={"cores": 2},
         date="2026-01-01T00:00:00+00:00",
-        params={
-            "users": 10,
-            "seed": 1,
-            "clients": 4,
-            "web_workers": 2,
-            "worker_concurrency": 2,
-            "warmup": 1,
-            "duration": 1,
-            "hot_duration": 1,
-        },
+        params=SMALL_RUN_PARAMS,
         configs=configs,
     )
 
