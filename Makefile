@@ -88,6 +88,12 @@ test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(BIN)/python -m pytest --ds=config.settings.test_silk $(SILK_TESTS) $(PYTEST_SILK_ARGS)
 
+# Only the tests past one machine (marker `scale`, tests/scale/): a Redis Cluster with failover, RabbitMQ,
+# several web nodes and workers, a PostgreSQL read replica, all started on loopback (docs/scaling.md).
+# `make test` runs them too.
+test-scale: venv
+	$(BIN)/python -m pytest -m scale tests/scale $(PYTEST_ARGS)
+
 # Regenerates docs/performance.md: every GET endpoint cold and warm against its query budget.
 perf-report: migrate
 	$(BIN)/python manage.py perf_report --markdown docs/performance.md --json docs/performance.json
