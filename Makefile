@@ -11,7 +11,7 @@ STATIC_MANIFEST := staticfiles/staticfiles.json
 # `make up`'s broker unless CELERY_BROKER_URL is set: RabbitMQ's local default.
 LOCAL_BROKER_URL := amqp://guest:guest@127.0.0.1:5672//
 
-.PHONY: run up up-env test lint format migrate seed venv clean perf-report bench bench-smoke bench-scale dashboard-png
+.PHONY: run up up-env test lint format migrate seed venv clean perf-report bench bench-smoke bench-scale dashboard-png test-scale
 
 venv: $(VENV)/.installed
 
