@@ -12,6 +12,12 @@ would be silently wrong refuses to start instead.
 - ``caching.E005``: the view serves a private hot view from a route whose URL name is not in
   ``backend.common.private_responses.PRIVATE_URL_NAMES``: its answers (hot hits included) would go out
   without ``Cache-Control: private, no-store``, so a shared cache on the way could keep them.
+- ``caching.E006``: the view sets ``hot_key_names_requester = False`` (its payload is read with the token's
+  entry, before authentication has finished) but its ``get_hot_key_id`` or ``is_hot_request`` reads
+  ``request.user`` or ``request.auth``: at that moment they are not known, so the key read would be
+  another user's or the anonymous one. Found in the methods' source (their syntax tree), so it
+  catches the spellings a view uses (``request.user``, ``self.request.auth``); a helper the method
+  calls is not followed.
 
 Not checked: a view's own ``get()`` that never calls the mixin's (views define ``get`` to document it
 and call ``super().get()``; whether they do is not visible to a check). The checklist's tests catch it
@@ -20,6 +26,9 @@ and call ``super().get()``; whether they do is not visible to a check). The chec
 Only views reachable from the URLconf are checked: a class no route serves cannot be wrong in this way.
 """
 
+import ast
+import inspect
+import textwrap
 from collections.abc import Iterator
 
 from django.core.checks import Error
@@ -115,6 +124,46 @@ def hot_view_errors(view_class: type, route: str) -> list[Error]:
     return errors
 
 
+REQUESTER_ATTRIBUTES = frozenset({"user", "auth"})
+"""What a DRF request knows only once authentication has finished."""
+
+
+def requester_reads(function) -> list[str]:
+    """The ``<expr>.user`` / ``<expr>.auth`` reads in ``function``'s source, as written
+    (``["request.user"]``); ``[]`` when there are none or the source is not available."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return []
+    return [
+        ast.unparse(node)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr in REQUESTER_ATTRIBUTES
+    ]
+
+
+def prefetch_errors(view_class: type, route: str) -> list[Error]:
+    """``caching.E006`` for one hot view class whose key is said not to depend on who asks."""
+    if view_class.hot_key_names_requester:
+        return []
+    name = f"{view_class.__module__}.{view_class.__qualname__}"
+    errors = []
+    for method_name in ("get_hot_key_id", "is_hot_request"):
+        method = getattr(view_class, method_name)
+        reads = requester_reads(method)
+        if reads and method is not getattr(HotCachedMixin, method_name):
+            errors.append(
+                Error(
+                    f"{name} (route {route!r}) sets hot_key_names_requester = False, but its {method_name}() reads "
+                    f"{', '.join(sorted(set(reads)))}: the key is computed before authentication has finished.",
+                    hint="Set hot_key_names_requester = True (the default), or key the view by the path or query only.",
+                    obj=view_class,
+                    id="caching.E006",
+                )
+            )
+    return errors
+
+
 def check_hot_views(app_configs=None, **kwargs) -> list[Error]:
     """Every routed hot view: served by the mixin, registered, keyed, and access-checked and marked
     ``private, no-store`` if private."""
@@ -125,4 +174,6 @@ def check_hot_views(app_configs=None, **kwargs) -> list[Error]:
         if view_class not in seen:
             seen.add(view_class)
             errors.extend(hot_view_errors(view_class, route))
+            if issubclass(view_class, HotCachedMixin):
+                errors.extend(prefetch_errors(view_class, route))
     return errors

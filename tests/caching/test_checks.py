@@ -127,3 +127,30 @@ def test_a_private_hot_view_on_a_route_not_marked_private_is_e005(name):
     assert _error_ids(Unmarked, name) == ["caching.E005"]
     # a public hot view may take any name
     assert _error_ids(type("Public", (_Keyed, HotCachedMixin, APIView), {"hot_view": JOB_DETAIL}), name) == []
+
+
+class _KeyedByRequester(HotCachedMixin, APIView):
+    hot_view = JOB_DETAIL
+    hot_key_names_requester = False
+
+    def get_hot_key_id(self, request, **kwargs) -> int:
+        return request.user.id
+
+
+class _KeyedByAuth(HotCachedMixin, APIView):
+    hot_view = JOB_DETAIL
+    hot_key_names_requester = False
+
+    def get_hot_key_id(self, request, **kwargs) -> int:
+        return kwargs["user_id"]
+
+    def is_hot_request(self, request) -> bool:
+        return self.request.auth is not None
+
+
+@pytest.mark.parametrize("view_class", [_KeyedByRequester, _KeyedByAuth], ids=["request.user", "self.request.auth"])
+def test_a_prefetched_hot_view_whose_key_reads_the_requester_is_e006(view_class):
+    # Its key would be computed with the token's entry, before authentication has finished.
+    assert _error_ids(view_class) == ["caching.E006"]
+    # The same view saying its key depends on who asks is fine (it is then read after authentication).
+    assert _error_ids(type("Declared", (view_class,), {"hot_key_names_requester": True})) == []
