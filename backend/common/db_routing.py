@@ -35,7 +35,7 @@ cookie set after a POST and a thread-local flag; django-replicated (2.7, 2020) w
 A cookie does not come back from the API's token clients, a fixed pinning window is either too long
 (reads lost to the primary) or shorter than a lag spike (stale reads), and a thread-local flag is
 not a context variable. The WAL position kept per user is GitLab's database load balancing
-("sticky" reads, https://docs.gitlab.com/administration/postgresql/database_load_balancing/), in
+("sticking", https://docs.gitlab.com/development/database/load_balancing), in
 about a hundred lines.
 """
 
