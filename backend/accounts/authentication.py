@@ -39,6 +39,7 @@ from backend.accounts.hot_caches import TOKEN_USER_FIELDS, TOKENS, token_digest,
 from backend.accounts.models import User
 from backend.caching.payload import Payload, servable
 from backend.caching.store import get_store, keep_prefetched
+from backend.common.db_routing import primary
 from backend.common.orm_cache import cachalot_off
 
 _TOKEN_FIELDS = ("key", "user_id")
@@ -84,8 +85,10 @@ def decode_entry(body: bytes, key: str) -> tuple[User, Token] | str | None:
 
 def lookup(key: str) -> Token | str:
     """The token with its user (one query, cachalot off), or the refusal: ``"invalid"`` (no such
-    token), ``"inactive"`` (its user is not active). DRF's ``authenticate_credentials``, as data."""
-    with cachalot_off():
+    token), ``"inactive"`` (its user is not active). DRF's ``authenticate_credentials``, as data.
+    On the primary: the answer is stored in the token's entry, and a token created or deleted a
+    moment ago must be seen (``backend.common.db_routing``)."""
+    with cachalot_off(), primary():
         try:
             token = Token.objects.select_related("user").get(key=key)
         except Token.DoesNotExist:

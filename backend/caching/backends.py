@@ -34,6 +34,7 @@ from django_redis.cache import RedisCache
 from django_redis.client import DefaultClient
 from redis.exceptions import LockError
 
+from backend.caching import outage
 from backend.caching.breaker import REDIS, breaker_for
 from backend.caching.guard import REDIS_FAILURES, Guard, guarded_call
 from backend.observability.meter import count_cache_round_trip
@@ -256,6 +257,13 @@ class ResilientRedisCache(RedisCache):
     @property
     def _breaker_name(self) -> str:
         return REDIS
+
+    def trusted(self) -> bool:
+        """Whether an empty answer from this cache means "no such key": not while the breaker is open
+        (the call was skipped or failed) nor while an invalidation is lost and not replayed (reads are
+        not served). For callers to whom a missing key is permission, not a miss to rebuild
+        (``backend.common.db_routing``: no write marker, so the replica may be read)."""
+        return not breaker_for(self._breaker_name).is_open and not outage.pending()
 
     def lock(self, *args, **kwargs) -> ResilientLock:
         return ResilientLock(super().lock(*args, **kwargs), self)  # builds the lock: no Redis call

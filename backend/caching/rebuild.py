@@ -12,6 +12,7 @@ from rest_framework.renderers import JSONRenderer
 from backend.caching import registry
 from backend.caching.payload import Payload, servable
 from backend.caching.store import get_store
+from backend.common.db_routing import primary
 from backend.common.orm_cache import cachalot_off
 
 _renderer = JSONRenderer()
@@ -28,9 +29,11 @@ def render(view: registry.HotView, key_id: int) -> tuple[int, bytes]:
 
     cachalot is off because its table invalidation lands a moment after our generation bump at
     commit: a build in between could read a stale ORM entry and store it under the new generation.
-    A builder that raises leaves cachalot as it found it in this thread (``cachalot_off``).
+    A builder that raises leaves cachalot as it found it in this thread (``cachalot_off``). Every read
+    is on the primary (``db_routing.primary``): a payload is stored under the generation read before
+    the build, so a build from a lagging replica would store data older than that generation's write.
     """
-    with cachalot_off():
+    with cachalot_off(), primary():
         data = view.build(key_id)
     if data is None:
         return 404, _not_found_body()

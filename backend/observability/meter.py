@@ -16,6 +16,8 @@ from contextvars import ContextVar
 
 from django.db import connections
 
+from backend.common.db_routing import REPLAY_CHECK_SQL, REPLICA
+
 
 class RequestMeter:
     """The figures of one request (or of one ``measure()`` block)."""
@@ -27,6 +29,7 @@ class RequestMeter:
         "profiler_queries",
         "profiler_seconds",
         "redis_round_trips",
+        "replica_queries",
     )
 
     def __init__(self) -> None:
@@ -36,6 +39,7 @@ class RequestMeter:
         self.redis_round_trips = 0
         self.profiler_queries = 0
         self.profiler_seconds = 0.0
+        self.replica_queries = 0
 
     def __call__(self, execute, sql, params, many, context):
         """A database execute wrapper (``connection.execute_wrapper``): counts and times statements."""
@@ -51,6 +55,8 @@ class RequestMeter:
             else:
                 self.db_queries += 1
                 self.db_seconds += elapsed
+                if context["connection"].alias == REPLICA and sql != REPLAY_CHECK_SQL:
+                    self.replica_queries += 1
 
 
 _current: ContextVar[RequestMeter | None] = ContextVar("server_timing_meter", default=None)

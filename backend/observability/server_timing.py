@@ -9,6 +9,9 @@ One header per response, standard names with ``desc``::
 - ``db``: statements that reached the database and their total time: every cursor execute
   (so a query cachalot answered is not one of them) plus BEGIN / COMMIT / ROLLBACK, i.e. what
   ``django_assert_num_queries`` counts (SAVEPOINTs included).
+- ``replica``: how many of ``db``'s statements the read replica answered for the application
+  (``DATABASE_REPLICA_URL``, backend/common/db_routing.py; the router's own replay-position check
+  is in ``db`` only). Shown only when non-zero.
 - ``cachalot``: ORM reads cachalot answered from the cache instead of the database.
   Followed by ``, off`` (``cachalot;desc="0 hits, off"``) when cachalot cannot serve reads in the
   thread that served the request (off in settings, or its per-thread flag off as the response
@@ -51,6 +54,8 @@ def header_value(
     if hot_cache_outcome:
         parts.append(f'cache;desc="{hot_cache_outcome}"')
     parts.append(f'db;dur={meter.db_seconds * 1000:.2f};desc="{_count(meter.db_queries, "query", "queries")}"')
+    if meter.replica_queries:
+        parts.append(f'replica;desc="{_count(meter.replica_queries, "query", "queries")}"')
     cachalot = _count(meter.cachalot_hits, "hit", "hits") + (", off" if cachalot_enabled is False else "")
     parts.append(f'cachalot;desc="{cachalot}"')
     parts.append(f'redis;desc="{_count(meter.redis_round_trips, "round trip", "round trips")}"')

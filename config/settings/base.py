@@ -76,6 +76,30 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# READ REPLICA
+# A PostgreSQL streaming replica for the reads that cannot see its lag (backend/common/db_routing.py;
+# docs/scaling.md, "Read replica"). Unset: no `replica` alias, every query on `default`, the same code.
+# DATABASE_REPLICA_STICKY_SECONDS: how long a user's write keeps their reads on the primary at most
+# (less when the replica has replayed it sooner); a replica further behind than this serves them stale.
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", default="")
+DATABASE_REPLICA_STICKY_SECONDS = env.int("DATABASE_REPLICA_STICKY_SECONDS", default=60)
+if DATABASE_REPLICA_URL:
+    _replica = environ.Env.db_url_config(DATABASE_REPLICA_URL)
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql" or (
+        _replica["ENGINE"] != "django.db.backends.postgresql"
+    ):
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs PostgreSQL for both DATABASE_URL and the replica")
+    if DATABASE_REPLICA_STICKY_SECONDS < 1:
+        raise ImproperlyConfigured("DATABASE_REPLICA_STICKY_SECONDS must be at least 1")
+    # The same connection handling as the primary's; tests mirror `default` instead of creating a database.
+    DATABASES["replica"] = {
+        **{name: DATABASES["default"][name] for name in ("ATOMIC_REQUESTS", "CONN_MAX_AGE", "CONN_HEALTH_CHECKS")},
+        **_replica,
+        "OPTIONS": {**DATABASES["default"].get("OPTIONS", {}), **_replica.get("OPTIONS", {})},
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["backend.common.db_routing.ReplicaRouter"]
+
 # URLS
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -126,6 +150,9 @@ MIDDLEWARE = [
     # Reads each body whole before anything else can, refusing framings that would drop it
     # (backend/common/request_body.py); nothing listed before it may read the body.
     "backend.common.request_body.RequestBodyMiddleware",
+    # Which database a request reads, and the write marker of its user (backend/common/db_routing.py);
+    # removed at start-up without DATABASE_REPLICA_URL. Outside sessions: their save commits first.
+    "backend.common.db_routing.ReadYourWritesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -200,6 +227,9 @@ def redis_cache(url: str) -> dict:
     }
 
 
+if DATABASE_REPLICA_URL and not REDIS_URL:
+    # The write markers that keep read-your-writes must be seen by every web process.
+    raise ImproperlyConfigured("DATABASE_REPLICA_URL needs REDIS_URL (the cache every web process shares)")
 if REDIS_URL:
     CACHES = {"default": redis_cache(REDIS_URL)}
 else:
@@ -220,6 +250,9 @@ else:
 # choice: docs/caching.md.
 CACHALOT_ENABLED = env.bool("CACHALOT_ENABLED", default=True)
 CACHALOT_TIMEOUT = env.int("CACHALOT_TIMEOUT", default=900)
+# Only the primary's queries: cachalot keys and invalidates per database alias, and every write goes to
+# `default`, so a result read on the replica would never be invalidated (docs/scaling.md, "Read replica").
+CACHALOT_DATABASES = frozenset({"default"})
 CACHALOT_ONLY_CACHABLE_TABLES = frozenset(
     {
         "accounts_user",

@@ -36,12 +36,12 @@ _required("DATABASE_URL", "the PostgreSQL URL, e.g. postgres://user:password@hos
 # Persistent connections, checked before reuse (CONN_HEALTH_CHECKS in base.py), so a database
 # restart costs one reconnect instead of a failed request.
 # With DATABASE_POOL (base.py) the pool keeps connections instead, and CONN_MAX_AGE must stay 0.
-if not DATABASE_POOL:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
-# A database that does not answer must not hold a web worker (or /readyz) for long.
-DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-    "connect_timeout", env.int("DJANGO_DB_CONNECT_TIMEOUT", default=5)
-)
+# The same for the read replica's alias (DATABASE_REPLICA_URL), when there is one.
+for _database in DATABASES.values():
+    if not DATABASE_POOL:
+        _database["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+    # A database that does not answer must not hold a web worker (or /readyz) for long.
+    _database.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DJANGO_DB_CONNECT_TIMEOUT", default=5))
 
 # CACHES and CELERY
 # base.py configured the Redis cache from REDIS_URL. The broker has no default here: it must never
