@@ -29,9 +29,13 @@ counters, popularity) are not waited for: losing one loses a cached value (a mis
 never freshness (docs/scaling.md, "Failover").
 """
 
+import contextlib
+import os
 import threading
+import traceback
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django_redis.client import DefaultClient
@@ -39,6 +43,7 @@ from django_redis.exceptions import ConnectionInterrupted
 from django_redis.pool import ConnectionFactory
 from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
@@ -78,6 +83,77 @@ def check_replicated(client: RedisCluster, waited: list[tuple[str, Any]], replie
         for key in keys:
             if client.get_node_from_key(key).name != name:
                 raise NotReplicated(f"{key} moved from {name} during the write")
+
+
+def require_replicas(client: RedisCluster) -> None:
+    """Raise ``NotReplicated`` unless every master has a replica in sync (``INFO replication``: one
+    command per master). A cheap check before a large write that would otherwise time out its
+    ``WAIT``s; the ``WAIT``s still decide."""
+    infos = client.info("replication", target_nodes=RedisCluster.PRIMARIES)
+    for name, info in infos.items():
+        online = [
+            v for k, v in info.items() if k.startswith("slave") and isinstance(v, dict) and v.get("state") == "online"
+        ]
+        if not online:
+            raise NotReplicated(f"{name} has no replica in sync")
+
+
+# One command per master for many slots: Redis 7's ``allow-cross-slot-keys`` lets a script write keys
+# of several slots, all served by the node that runs it (a key it does not serve is refused). The keys
+# travel as arguments: declared keys must still share one slot.
+_SET_ALL = """#!lua flags=allow-cross-slot-keys
+for i = 2, #ARGV do redis.call('SET', ARGV[i], ARGV[1]) end
+return #ARGV - 1
+"""
+
+
+def set_replicated(client: RedisCluster, names: list[str], value: bytes) -> None:
+    """``SET name value`` for each of ``names`` (any number of slots), then ``WAIT 1`` on each master;
+    raises ``NotReplicated`` unless every master's replica confirmed.
+
+    For the replay's 16,384 epoch keys: one command per key through redis-py's cluster pipeline cost
+    some 0.6 s of this process's CPU, so the keys are grouped by the master that redis-py's slot map
+    gives them and written by one script per master (Redis 7.0+), followed by the ``WAIT`` on the same
+    connection: about 20 ms. A key whose slot moved meanwhile is refused by the node (a Redis failure:
+    the replay is retried, after a slot-map refresh).
+    """
+    timeout_ms = int(settings.REDIS_CLUSTER_WAIT_MS)
+    by_node: dict[str, tuple[Any, list[str]]] = {}
+    for name in names:
+        node = client.get_node_from_key(name)
+        by_node.setdefault(node.name, (node, []))[1].append(name)
+    for node, node_names in by_node.values():
+        pipe = client.get_redis_connection(node).pipeline(transaction=False)
+        pipe.eval(_SET_ALL, 0, value, *node_names)
+        pipe.execute_command("WAIT", 1, timeout_ms)
+        try:
+            _, acknowledged = pipe.execute()
+        except RedisError:
+            client.nodes_manager.initialize()  # the slot map may be out of date: look again next time
+            raise
+        if int(acknowledged) < 1:
+            raise NotReplicated(f"{node.name}: no replica confirmed the write ({acknowledged!r})")
+
+
+_REDIS_PY = os.path.dirname(redis.__file__)
+
+
+@contextlib.contextmanager
+def redis_py_faults_as_failures():
+    """Turn an ``AttributeError``, ``TypeError`` or ``ValueError`` raised inside redis-py itself into a
+    Redis failure (``redis.exceptions.ConnectionError``). redis-py's cluster client raises them while
+    its slot map changes under it: a connection closed by another thread's topology refresh mid-read
+    (``'NoneType' object has no attribute 'readline'``, ``I/O operation on closed file``, both seen
+    here during a failover under load; redis/redis-py#3835 for another). The
+    guard then treats them as it treats a refused connection: a miss, the breaker, a recorded lost
+    write, never a 500. The same exceptions raised by our code or a caller's still propagate."""
+    try:
+        yield
+    except (AttributeError, TypeError, ValueError) as exc:
+        frames = traceback.extract_tb(exc.__traceback__)
+        if frames and frames[-1].filename.startswith(_REDIS_PY):
+            raise RedisConnectionError(f"redis-py failed mid-call: {exc!r}") from exc
+        raise
 
 
 class ClusterConnectionFactory(ConnectionFactory):

@@ -26,7 +26,14 @@ from redis.crc import REDIS_CLUSTER_HASH_SLOTS
 
 from backend.caching.backends import ResilientRedisCache
 from backend.caching.breaker import REDIS, breaker_for
-from backend.caching.cluster import check_replicated, is_cluster, wait_for_replicas
+from backend.caching.cluster import (
+    check_replicated,
+    is_cluster,
+    redis_py_faults_as_failures,
+    require_replicas,
+    set_replicated,
+    wait_for_replicas,
+)
 from backend.caching.guard import guarded_call
 from backend.caching.payload import (
     EPOCH_KEY,
@@ -274,7 +281,8 @@ class RedisStore:
 
         def attempt():
             count_cache_round_trip()  # one pipeline or command per attempt (Server-Timing)
-            return operation(self.client)
+            with redis_py_faults_as_failures():
+                return operation(self.client)
 
         return guarded_call(
             self.breaker,
@@ -433,16 +441,10 @@ class RedisStore:
             if not is_cluster(client):
                 return client.set(EPOCH_KEY, epoch)
             # Every slot's epoch, each confirmed by its replica, then the summary ``epoch()`` reads.
-            names = [epoch_key_of_slot(slot) for slot in range(REDIS_CLUSTER_HASH_SLOTS)]
-            pipe = client.pipeline(transaction=False)
-            for name in names:
-                pipe.set(name, epoch)
-            waited = _replicate(client, pipe, names)
-            _replicated(client, waited, pipe.execute())
-            pipe = client.pipeline(transaction=False)
-            pipe.set(EPOCH_KEY, epoch)
-            waited = _replicate(client, pipe, [EPOCH_KEY])
-            _replicated(client, waited, pipe.execute())
+            # Not sent while a master has no replica in sync: its ``WAIT`` would refuse it anyway.
+            require_replicas(client)
+            set_replicated(client, [epoch_key_of_slot(slot) for slot in range(REDIS_CLUSTER_HASH_SLOTS)], epoch)
+            set_replicated(client, [EPOCH_KEY], epoch)
             return True
 
         return bool(self._call(op, False, write=True))

@@ -97,6 +97,8 @@ class RedisCluster:
                 *("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"),
                 *("--cluster-node-timeout", str(self.node_timeout_ms)),
                 *("--save", "", "--appendonly", "no"),
+                # A replica that rejoins syncs at once (Redis waits 5 s by default for more replicas).
+                *("--repl-diskless-sync-delay", "0"),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -132,7 +134,7 @@ class RedisCluster:
         return self
 
     def wait_healthy(self, timeout: float = 30.0) -> None:
-        """Until every running node says ``cluster_state:ok`` and each master has a connected replica."""
+        """Until every running node says ``cluster_state:ok`` and each master has a replica in sync (``online``)."""
         deadline = time.monotonic() + timeout
         while True:
             if self._healthy():
@@ -148,7 +150,13 @@ class RedisCluster:
                 if node.client().cluster("info").get("cluster_state") != "ok":
                     return False
             masters = self.masters()
-            return all(int(node.client().info("replication")["connected_slaves"]) >= 1 for node in masters)
+            if len(masters) * 2 != len(running):
+                return False
+            for node in masters:
+                replica = node.client().info("replication").get("slave0")
+                if not replica or replica.get("state") != "online":
+                    return False
+            return True
         except redis.RedisError:
             return False
 
@@ -175,6 +183,12 @@ class RedisCluster:
     def replica_of(self, master: Node) -> Node:
         info = master.client().info("replication")
         return next(node for node in self.nodes if node.port == int(info["slave0"]["port"]))
+
+    def cut_replication(self, master: Node) -> None:
+        """Close ``master``'s replication links (``CLIENT KILL TYPE replica``): what it acknowledges from
+        now on reaches no replica until the replica reconnects. With the replica paused first, the
+        replica cannot reconnect: writes acknowledged then exist on the master alone."""
+        master.client().execute_command("CLIENT", "KILL", "TYPE", "replica")
 
     def kill(self, node: Node) -> None:
         """SIGKILL: no shutdown, no last replication, as a crash."""
