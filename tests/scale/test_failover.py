@@ -88,6 +88,7 @@ class Load:
         self.reads: list[Read] = []
         self.writes: list[tuple[float, float, int, int]] = []  # sent, done, user, status
         self.last_acked: dict[int, str] = {}
+        self.errors: list[BaseException] = []  # what a request raised (a 500 in production)
         self.threads = [
             threading.Thread(target=self._writer, args=(users[i::writers],), daemon=True) for i in range(writers)
         ] + [threading.Thread(target=self._reader, args=(i,), daemon=True) for i in range(readers)]
@@ -104,45 +105,57 @@ class Load:
             thread.join(timeout=30)
 
     def _writer(self, users) -> None:
-        clients = {}
-        for user_id, token in users:
-            clients[user_id] = APIClient()
-            clients[user_id].credentials(HTTP_AUTHORIZATION=f"Token {token}")
         try:
-            while not self.stop.is_set():
-                for user_id, _ in users:
-                    value = f"h{user_id}-{next(self.sequence)}"
-                    with self.lock:
-                        write = self.checker.begin_write("headline", user_id, value, sent=time.monotonic())
-                    sent = time.monotonic()
-                    response = clients[user_id].patch("/api/v1/me/profile/", {"headline": value}, format="json")
-                    done = time.monotonic()
-                    with self.lock:
-                        self.checker.end_write(write, acked=done, ok=response.status_code == 200)
-                        self.writes.append((sent, done, user_id, response.status_code))
-                        if response.status_code == 200:
-                            self.last_acked[user_id] = value
-                    time.sleep(0.01)
+            self._write(users)
+        except BaseException as exc:
+            self.errors.append(exc)
+            raise
         finally:
             connection.close()
 
     def _reader(self, seed: int) -> None:
-        rng = random.Random(seed)
-        client = APIClient()
         try:
-            while not self.stop.is_set():
-                user_id = rng.choice(self.users)[0]
-                sent = time.monotonic()
-                response = client.get(f"/api/v1/users/{user_id}/profile/")
-                done = time.monotonic()
-                outcome = getattr(response, "hot_cache_outcome", "none")
-                with self.lock:
-                    stale = response.status_code == 200 and self.checker.value_is_stale(
-                        "headline", user_id, response.json()["headline"], sent=sent
-                    )
-                    self.reads.append(Read(sent, done, user_id, response.status_code, outcome, stale))
+            self._read(seed)
+        except BaseException as exc:
+            self.errors.append(exc)
+            raise
         finally:
             connection.close()
+
+    def _write(self, users) -> None:
+        clients = {}
+        for user_id, token in users:
+            clients[user_id] = APIClient()
+            clients[user_id].credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        while not self.stop.is_set():
+            for user_id, _ in users:
+                value = f"h{user_id}-{next(self.sequence)}"
+                with self.lock:
+                    write = self.checker.begin_write("headline", user_id, value, sent=time.monotonic())
+                sent = time.monotonic()
+                response = clients[user_id].patch("/api/v1/me/profile/", {"headline": value}, format="json")
+                done = time.monotonic()
+                with self.lock:
+                    self.checker.end_write(write, acked=done, ok=response.status_code == 200)
+                    self.writes.append((sent, done, user_id, response.status_code))
+                    if response.status_code == 200:
+                        self.last_acked[user_id] = value
+                time.sleep(0.01)
+
+    def _read(self, seed: int) -> None:
+        rng = random.Random(seed)
+        client = APIClient()
+        while not self.stop.is_set():
+            user_id = rng.choice(self.users)[0]
+            sent = time.monotonic()
+            response = client.get(f"/api/v1/users/{user_id}/profile/")
+            done = time.monotonic()
+            outcome = getattr(response, "hot_cache_outcome", "none")
+            with self.lock:
+                stale = response.status_code == 200 and self.checker.value_is_stale(
+                    "headline", user_id, response.json()["headline"], sent=sent
+                )
+                self.reads.append(Read(sent, done, user_id, response.status_code, outcome, stale))
 
 
 class Beat:
@@ -202,9 +215,10 @@ def test_a_master_killed_under_load_loses_no_write_and_serves_no_stale_read(clus
                 return any(r.sent > moment and r.outcome == "hit" and r.user in on_victim for r in load.reads)
 
         healthy_at = time.monotonic()
-        _wait(lambda: hit_on_victim_slots_after(healthy_at), 20)
+        _wait(lambda: hit_on_victim_slots_after(healthy_at) or load.errors, 20)
         time.sleep(1.0)
     reads, writes = load.reads, load.writes
+    assert not load.errors, load.errors  # no request raised (a 500 in production)
 
     # Every write was acknowledged, and PostgreSQL holds each user's last acknowledged value.
     assert writes
