@@ -32,7 +32,12 @@ from config.settings.base import redis_cache
 from tests.factories import make_user
 from tests.scale.redis_cluster import running_cluster
 
-pytestmark = [pytest.mark.scale, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.scale,
+    pytest.mark.postgres,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL: writers and readers in threads"),
+    pytest.mark.django_db(transaction=True),
+]
 
 NS = "profile:user"
 USERS = 12
