@@ -239,6 +239,11 @@ def test_a_master_killed_under_load_loses_no_write_and_serves_no_stale_read(clus
     after = [r for r in reads if r.sent >= killed_at and r.user in on_victim]
     first_hit = min(r.done for r in after if r.outcome == "hit") - killed_at
     bypassed = [r for r in after if r.outcome == "bypass"]
+    # The failover did disturb the cache (its keys were hits before, answered from the database after) ...
+    assert any(r.outcome == "hit" and r.user in on_victim for r in reads if r.done < killed_at)
+    assert bypassed
+    # ... and the cache serves that master's slots again once a replica is back (the wait above).
+    assert first_hit > promoted_after
     write_ms = sorted((done - sent) * 1000 for sent, done, _, _ in writes if sent >= killed_at)
     slow = [
         (round(sent - killed_at, 2), round((done - sent) * 1000)) for sent, done, _, _ in writes if done - sent > 0.5
