@@ -36,6 +36,7 @@ from redis.exceptions import LockError
 
 from backend.caching import outage
 from backend.caching.breaker import REDIS, breaker_for
+from backend.caching.cluster import redis_py_faults_as_failures
 from backend.caching.guard import REDIS_FAILURES, Guard, guarded_call
 from backend.observability.meter import count_cache_round_trip
 
@@ -150,7 +151,8 @@ def _guarded(name: str, contract: Contract):
     def method(self, *args, **kwargs):
         def attempt():
             count_cache_round_trip()  # one command or pipeline each (keys/delete_pattern scan: not on requests)
-            return base(self, *args, **kwargs)
+            with redis_py_faults_as_failures():
+                return base(self, *args, **kwargs)
 
         return guarded_call(
             breaker_for(self._breaker_name),

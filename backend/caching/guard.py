@@ -13,13 +13,14 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django_redis.exceptions import ConnectionInterrupted
-from redis.exceptions import LockError, RedisError
+from redis.exceptions import LockError, RedisClusterException, RedisError
 
 from backend.caching import outage
 from backend.caching.breaker import CircuitBreaker
 
-# What "Redis failed" means: refused, reset, timed out, or an error reply (out of memory, read-only).
-REDIS_FAILURES = (RedisError, ConnectionInterrupted, OSError, socket.timeout)
+# What "Redis failed" means: refused, reset, timed out, or an error reply (out of memory, read-only);
+# on a cluster, also redis-py's "no node reachable" (RedisClusterException is not a RedisError).
+REDIS_FAILURES = (RedisError, RedisClusterException, ConnectionInterrupted, OSError, socket.timeout)
 
 T = TypeVar("T")
 

@@ -13,6 +13,14 @@ Keys (raw Redis keys, outside Django's cache key scheme so that one pipeline can
 - ``hc:epoch``  bumped after a cache outage: every payload stored before it becomes unservable.
 - ``hc:pop:{ns}``  sorted set of key popularity (decayed by beat); ``hc:stats:{ns}`` counters;
   ``hc:lat:{ns}`` recent commit-to-warm latencies in ms.
+
+On a Redis Cluster (``CLUSTER``, a ``KeyLayout``) the keys of one hot key share a hash tag, so that the
+read pipeline's ``MGET`` and the generation's creation stay in one slot: ``hc:{ns:id}:g``, ``:p``,
+``:q``, ``:t``, ``:l``. The epoch is kept once per hash slot, ``hc:epoch:{tag}`` with ``tag`` a string
+that hashes to that slot (``slot_tag``), so a key's generation, payload and epoch are read in one
+command on one node; a replay writes the same new value to all 16,384 of them and then to
+``hc:epoch`` (the value every slot has had since: ``RedisStore.epoch()``). A single Redis server keeps
+the names above (``PLAIN``), so a deploy does not change the keys of a running cache.
 """
 
 import hashlib
@@ -21,6 +29,8 @@ import time
 from dataclasses import dataclass
 
 import redis
+from redis.cluster import RedisCluster
+from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
 EPOCH_KEY = "hc:epoch"
 NO_EPOCH = b"0"  # the epoch before the first bump (``hc:epoch`` absent)
@@ -36,6 +46,62 @@ def payload_key(ns: str, key_id: int) -> str:
 
 def marker_key(ns: str, key_id: int, kind: str) -> str:
     return f"hc:{ns}:{key_id}:{kind}"
+
+
+_slot_tags: list[str] = []
+
+
+def slot_tag(slot: int) -> str:
+    """A short string whose CRC16 falls in hash slot ``slot`` (0-16383): the hash tag of that slot's
+    epoch key. The table is found once per process by counting up from 0 (about 180,000 CRC16s of
+    short strings, some 100 ms) and is the same in every process."""
+    if not _slot_tags:
+        tags: list[str | None] = [None] * REDIS_CLUSTER_HASH_SLOTS
+        missing, n = REDIS_CLUSTER_HASH_SLOTS, 0
+        while missing:
+            candidate = str(n)
+            slot_of = key_slot(candidate.encode())
+            if tags[slot_of] is None:
+                tags[slot_of] = candidate
+                missing -= 1
+            n += 1
+        _slot_tags.extend(tags)
+    return _slot_tags[slot]
+
+
+@dataclass(frozen=True)
+class KeyLayout:
+    """Key names of the hot store on one kind of Redis deployment (``PLAIN`` or ``CLUSTER``)."""
+
+    cluster: bool
+
+    def gen(self, ns: str, key_id: int) -> str:
+        return self.marker(ns, key_id, "g")
+
+    def payload(self, ns: str, key_id: int) -> str:
+        return self.marker(ns, key_id, "p")
+
+    def marker(self, ns: str, key_id: int, kind: str) -> str:
+        return f"hc:{{{ns}:{key_id}}}:{kind}" if self.cluster else f"hc:{ns}:{key_id}:{kind}"
+
+    def epoch(self, ns: str, key_id: int) -> str:
+        """The epoch key read with ``(ns, key_id)``: in its hash slot on a cluster, else ``hc:epoch``."""
+        if not self.cluster:
+            return EPOCH_KEY
+        return epoch_key_of_slot(key_slot(self.gen(ns, key_id).encode()))
+
+
+def epoch_key_of_slot(slot: int) -> str:
+    return f"{EPOCH_KEY}:{{{slot_tag(slot)}}}"
+
+
+PLAIN = KeyLayout(cluster=False)
+CLUSTER = KeyLayout(cluster=True)
+
+
+def layout_for(client) -> KeyLayout:
+    """``CLUSTER`` for a ``redis.cluster.RedisCluster`` (or its pipeline), else ``PLAIN``."""
+    return CLUSTER if isinstance(client, RedisCluster) else PLAIN
 
 
 def new_generation() -> bytes:
@@ -98,8 +164,9 @@ def stored(client: redis.Redis, ns: str, key_id: int) -> tuple[Payload | None, b
     """``(payload, generation, epoch)`` of one key as a Redis server holds it, read in one MGET.
 
     For code outside the app's cache layer (tests, tools) that holds a plain ``redis.Redis`` on the
-    cache's server and database: ``servable(*stored(client, ns, key_id))``. Raises redis-py's
-    errors (no circuit breaker here).
+    cache's server and database (or a ``RedisCluster`` on the cache's cluster):
+    ``servable(*stored(client, ns, key_id))``. Raises redis-py's errors (no circuit breaker here).
     """
-    gen, raw, epoch = client.mget(gen_key(ns, key_id), payload_key(ns, key_id), EPOCH_KEY)
+    layout = layout_for(client)
+    gen, raw, epoch = client.mget(layout.gen(ns, key_id), layout.payload(ns, key_id), layout.epoch(ns, key_id))
     return Payload.decode(raw), gen, epoch or NO_EPOCH

@@ -93,10 +93,10 @@ def rebuild_stale(
     error = None
     for ns, key_ids in by_namespace.items():
         view = registry.get(ns)
-        gens, payloads, epoch = store.payloads(ns, key_ids)
-        if epoch is None:
-            return stored  # Redis unreachable: the next reads build
-        for key_id, gen, payload in zip(key_ids, gens, payloads, strict=True):
+        gens, payloads, epochs = store.payloads(ns, key_ids)
+        for key_id, gen, payload, epoch in zip(key_ids, gens, payloads, epochs, strict=True):
+            if epoch is None:
+                return stored  # Redis unreachable: the next reads build
             if servable(payload, gen, epoch):
                 continue
             if gen is None:

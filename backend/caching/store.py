@@ -22,11 +22,31 @@ from typing import Protocol, TypeVar
 
 from django.conf import settings
 from django.core.cache import caches
+from redis.crc import REDIS_CLUSTER_HASH_SLOTS
 
 from backend.caching.backends import ResilientRedisCache
 from backend.caching.breaker import REDIS, breaker_for
+from backend.caching.cluster import (
+    check_replicated,
+    is_cluster,
+    redis_py_faults_as_failures,
+    require_replicas,
+    set_replicated,
+    wait_for_replicas,
+)
 from backend.caching.guard import guarded_call
-from backend.caching.payload import EPOCH_KEY, NO_EPOCH, Payload, gen_key, marker_key, new_generation, payload_key
+from backend.caching.payload import (
+    EPOCH_KEY,
+    NO_EPOCH,
+    KeyLayout,
+    Payload,
+    epoch_key_of_slot,
+    gen_key,
+    layout_for,
+    marker_key,
+    new_generation,
+    payload_key,
+)
 from backend.observability.meter import count_cache_round_trip
 
 STAT_FIELDS = ("hits", "misses", "stale_rejects", "rebuilds", "rebuild_failures")
@@ -104,6 +124,21 @@ class PendingCounters:
         return 0.0 if since is None else time.monotonic() - since
 
 
+def _replicate(client, pipe, keys: list[str]) -> list:
+    """On a Redis Cluster, ``WAIT`` for the replicas of ``keys``' masters at the end of ``pipe``
+    (``cluster.wait_for_replicas``); nothing on a single server."""
+    return wait_for_replicas(client, pipe, keys) if is_cluster(client) else []
+
+
+def _replicated(client, waited: list, results: list) -> None:
+    """Raise ``cluster.NotReplicated`` unless the ``WAIT``s queued by ``_replicate`` (the last
+    ``len(waited)`` of ``results``) all saw a replica; removes them from ``results``."""
+    if waited:
+        replies = results[len(results) - len(waited) :]
+        del results[len(results) - len(waited) :]
+        check_replicated(client, waited, replies)
+
+
 def _hincrby_all(pipe, counts: dict) -> None:
     for (key, field), n in counts.items():
         pipe.hincrby(key, field, n)
@@ -172,20 +207,25 @@ class HotStore(Protocol):
 
     def bump_epoch(self) -> bool:
         """Set a new epoch (time-based): every payload stored before becomes unservable. True when
-        set; unreachable: False."""
+        set (on a Redis Cluster: in every hash slot, each confirmed by the slot's replica);
+        unreachable, or any slot not set: False."""
         ...
 
     def epoch(self) -> bytes | None:
-        """The current epoch (``NO_EPOCH`` before the first bump). Unreachable: None."""
+        """The current epoch (``NO_EPOCH`` before the first bump; on a Redis Cluster, the last one that
+        every hash slot was given). Unreachable: None."""
         ...
 
     def top_keys(self, ns: str, k: int) -> list[int]:
         """The ``k`` most popular key ids of ``ns``, most popular first. Unreachable: ``[]``."""
         ...
 
-    def payloads(self, ns: str, key_ids: list[int]) -> tuple[list[bytes | None], list[Payload | None], bytes | None]:
-        """``(generations, payloads, epoch)`` for ``key_ids``, in their order, in one round trip (None
-        for a key without one). Unreachable: ``([None] * n, [None] * n, None)``."""
+    def payloads(
+        self, ns: str, key_ids: list[int]
+    ) -> tuple[list[bytes | None], list[Payload | None], list[bytes | None]]:
+        """``(generations, payloads, epochs)`` for ``key_ids``, in their order, in one round trip (None
+        for a key without one; each key's epoch, which on a Redis Cluster is its hash slot's).
+        Unreachable: ``([None] * n, [None] * n, [None] * n)``."""
         ...
 
     def decay_popularity(self, namespaces: Iterable[str], factor: float, keep: int) -> None:
@@ -241,7 +281,8 @@ class RedisStore:
 
         def attempt():
             count_cache_round_trip()  # one pipeline or command per attempt (Server-Timing)
-            return operation(self.client)
+            with redis_py_faults_as_failures():
+                return operation(self.client)
 
         return guarded_call(
             self.breaker,
@@ -260,27 +301,42 @@ class RedisStore:
 
     def read_many(self, reads: list[tuple[str, int, bool]]) -> list[ReadResult]:
         counts = pending_counters.drain()  # piggybacked on this round trip
-        names = [name for ns, key_id, _ in reads for name in (gen_key(ns, key_id), payload_key(ns, key_id))]
 
         def op(client):
+            layout = layout_for(client)
             pipe = client.pipeline(transaction=False)
-            pipe.mget(*names, EPOCH_KEY)
+            if layout.cluster:
+                # One MGET per hot key, each within its hash slot (its epoch is kept there too).
+                for ns, key_id, _ in reads:
+                    pipe.execute_command(
+                        "MGET", layout.gen(ns, key_id), layout.payload(ns, key_id), layout.epoch(ns, key_id)
+                    )
+            else:
+                names = [name for ns, key_id, _ in reads for name in (gen_key(ns, key_id), payload_key(ns, key_id))]
+                pipe.mget(*names, EPOCH_KEY)
             for ns, key_id, record_access in reads:
                 if record_access:
                     pipe.zincrby(f"hc:pop:{ns}", 1, key_id)
             _hincrby_all(pipe, counts)
-            return pipe.execute()[0]
+            values = pipe.execute()
+            if layout.cluster:
+                return [values[i] for i in range(len(reads))]
+            flat = values[0]
+            return [[flat[2 * i], flat[2 * i + 1], flat[-1]] for i in range(len(reads))]
 
         # A read, though it counts: repeated after a replay, it counts twice (statistics only).
         values = self._call(op, None, write=False, serves=True)
         if values is None:
             pending_counters.restore(counts)
             return [UNREACHABLE] * len(reads)
-        epoch = values[-1] or NO_EPOCH
-        return [ReadResult(values[2 * i], epoch, Payload.decode(values[2 * i + 1])) for i in range(len(reads))]
+        return [ReadResult(gen, epoch or NO_EPOCH, Payload.decode(raw)) for gen, raw, epoch in values]
 
     def read_generation(self, ns: str, key_id: int) -> tuple[bytes | None, bytes | None]:
-        values = self._call(lambda c: c.mget(gen_key(ns, key_id), EPOCH_KEY), None, write=False, serves=True)
+        def op(client):
+            layout = layout_for(client)
+            return client.mget(layout.gen(ns, key_id), layout.epoch(ns, key_id))
+
+        values = self._call(op, None, write=False, serves=True)
         if values is None:
             return None, None
         return values[0], values[1] or NO_EPOCH
@@ -289,9 +345,10 @@ class RedisStore:
         ttl_ms = int(settings.HOT_CACHE_GENERATION_TTL * 1000)
 
         def op(client):
+            layout = layout_for(client)
             pipe = client.pipeline(transaction=False)
-            pipe.set(gen_key(ns, key_id), new_generation(), nx=True, px=ttl_ms)
-            pipe.mget(gen_key(ns, key_id), EPOCH_KEY)
+            pipe.set(layout.gen(ns, key_id), new_generation(), nx=True, px=ttl_ms)
+            pipe.execute_command("MGET", layout.gen(ns, key_id), layout.epoch(ns, key_id))
             return pipe.execute()[1]
 
         # Creating a missing generation is idempotent: a read as far as repeating it goes.
@@ -306,12 +363,13 @@ class RedisStore:
         ttl_ms = int((ttl if found else min(ttl, settings.HOT_CACHE_NOT_FOUND_TTL)) * 1000)
 
         def op(client):
+            layout = layout_for(client)
             pipe = client.pipeline(transaction=False)
-            pipe.set(payload_key(ns, key_id), payload.encode(), px=ttl_ms)
+            pipe.set(layout.payload(ns, key_id), payload.encode(), px=ttl_ms)
             if not found:
                 # Shortening a generation is always safe: a missing generation is recreated
                 # with a new value, so a payload can only lose its validity, never regain it.
-                pipe.pexpire(gen_key(ns, key_id), ttl_ms)
+                pipe.pexpire(layout.gen(ns, key_id), ttl_ms)
                 pipe.zrem(f"hc:pop:{ns}", key_id)
             pipe.zremrangebyrank(f"hc:pop:{ns}", 0, -(settings.HOT_CACHE_POPULARITY_KEEP + 1))
             if latency_ms is not None:
@@ -327,11 +385,13 @@ class RedisStore:
         return stored
 
     def acquire_lock(self, ns: str, key_id: int, ttl: float) -> bool | None:
-        key, ttl_ms = marker_key(ns, key_id, "l"), int(ttl * 1000)
-        return self._call(lambda c: bool(c.set(key, b"1", nx=True, px=ttl_ms)), None, write=True)
+        ttl_ms = int(ttl * 1000)
+        return self._call(
+            lambda c: bool(c.set(layout_for(c).marker(ns, key_id, "l"), b"1", nx=True, px=ttl_ms)), None, write=True
+        )
 
     def release_lock(self, ns: str, key_id: int) -> None:
-        self._call(lambda c: c.delete(marker_key(ns, key_id, "l")), None, write=True)
+        self._call(lambda c: c.delete(layout_for(c).marker(ns, key_id, "l")), None, write=True)
 
     # -- write path --------------------------------------------------------------------------
 
@@ -343,13 +403,16 @@ class RedisStore:
         window_ms = max(1, int(window * 1000))
 
         def op(client):
+            layout = layout_for(client)
             pipe = client.pipeline(transaction=False)
             for ns, key_id in keys:
-                pipe.set(gen_key(ns, key_id), new_generation(), px=gen_ttl_ms)
-                pipe.set(marker_key(ns, key_id, "q"), b"1", nx=True, px=window_ms)
-                pipe.pttl(marker_key(ns, key_id, "q"))
+                pipe.set(layout.gen(ns, key_id), new_generation(), px=gen_ttl_ms)
+                pipe.set(layout.marker(ns, key_id, "q"), b"1", nx=True, px=window_ms)
+                pipe.pttl(layout.marker(ns, key_id, "q"))
                 pipe.zscore(f"hc:pop:{ns}", key_id)
+            waited = _replicate(client, pipe, [layout.gen(ns, key_id) for ns, key_id in keys])
             results = pipe.execute()
+            _replicated(client, waited, results)
             leading, waiting = [], []
             for index, key in enumerate(keys):
                 first, remaining_ms, score = results[4 * index + 1 : 4 * index + 4]
@@ -364,7 +427,7 @@ class RedisStore:
                 count_cache_round_trip()  # a second pipeline in the same operation
                 pipe = client.pipeline(transaction=False)
                 for (ns, key_id), remaining_ms in waiting:
-                    pipe.set(marker_key(ns, key_id, "t"), b"1", nx=True, px=remaining_ms)
+                    pipe.set(layout.marker(ns, key_id, "t"), b"1", nx=True, px=remaining_ms)
                 for (key, remaining_ms), first in zip(waiting, pipe.execute(), strict=True):
                     if first:
                         trailing.append((key, remaining_ms / 1000))
@@ -373,7 +436,18 @@ class RedisStore:
         return self._call(op, None, write=True, lost_write="invalidation")
 
     def bump_epoch(self) -> bool:
-        return bool(self._call(lambda c: c.set(EPOCH_KEY, new_generation()), False, write=True))
+        def op(client):
+            epoch = new_generation()
+            if not is_cluster(client):
+                return client.set(EPOCH_KEY, epoch)
+            # Every slot's epoch, each confirmed by its replica, then the summary ``epoch()`` reads.
+            # Not sent while a master has no replica in sync: its ``WAIT`` would refuse it anyway.
+            require_replicas(client)
+            set_replicated(client, [epoch_key_of_slot(slot) for slot in range(REDIS_CLUSTER_HASH_SLOTS)], epoch)
+            set_replicated(client, [EPOCH_KEY], epoch)
+            return True
+
+        return bool(self._call(op, False, write=True))
 
     def epoch(self) -> bytes | None:
         return self._call(lambda c: c.get(EPOCH_KEY) or NO_EPOCH, None, write=False)
@@ -384,19 +458,32 @@ class RedisStore:
         members = self._call(lambda c: c.zrevrange(f"hc:pop:{ns}", 0, k - 1), [], write=False)
         return [int(m) for m in members]
 
-    def payloads(self, ns: str, key_ids: list[int]) -> tuple[list[bytes | None], list[Payload | None], bytes | None]:
+    def payloads(
+        self, ns: str, key_ids: list[int]
+    ) -> tuple[list[bytes | None], list[Payload | None], list[bytes | None]]:
         n = len(key_ids)
         if not key_ids:
-            return [], [], self.epoch()
+            return [], [], []
 
         def op(client):
+            layout: KeyLayout = layout_for(client)
+            if layout.cluster:
+                pipe = client.pipeline(transaction=False)
+                for i in key_ids:
+                    pipe.execute_command("MGET", layout.gen(ns, i), layout.payload(ns, i), layout.epoch(ns, i))
+                return pipe.execute()
             keys = [gen_key(ns, i) for i in key_ids] + [payload_key(ns, i) for i in key_ids] + [EPOCH_KEY]
-            return client.mget(keys)
+            values = client.mget(keys)
+            return [(values[j], values[n + j], values[-1]) for j in range(n)]
 
         values = self._call(op, None, write=False)
         if values is None:
-            return [None] * n, [None] * n, None
-        return values[:n], [Payload.decode(v) for v in values[n : 2 * n]], values[-1] or NO_EPOCH
+            return [None] * n, [None] * n, [None] * n
+        return (
+            [gen for gen, _, _ in values],
+            [Payload.decode(raw) for _, raw, _ in values],
+            [epoch or NO_EPOCH for _, _, epoch in values],
+        )
 
     def decay_popularity(self, namespaces: Iterable[str], factor: float, keep: int) -> None:
         def op(client):
@@ -565,11 +652,13 @@ class LocalStore:
         with self._lock:
             return [key_id for key_id, _ in self._popularity[ns].most_common(k)]
 
-    def payloads(self, ns: str, key_ids: list[int]) -> tuple[list[bytes | None], list[Payload | None], bytes | None]:
+    def payloads(
+        self, ns: str, key_ids: list[int]
+    ) -> tuple[list[bytes | None], list[Payload | None], list[bytes | None]]:
         with self._lock:
             gens = [self._get(gen_key(ns, i)) for i in key_ids]
             payloads = [Payload.decode(self._get(payload_key(ns, i))) for i in key_ids]
-            return gens, payloads, self._get(EPOCH_KEY) or NO_EPOCH
+            return gens, payloads, [self._get(EPOCH_KEY) or NO_EPOCH] * len(key_ids)
 
     def decay_popularity(self, namespaces: Iterable[str], factor: float, keep: int) -> None:
         with self._lock:

@@ -17,12 +17,12 @@ def stale_soon(namespace: str, key_ids: list[int], fraction: float) -> list[int]
     """The keys among ``key_ids`` with no servable payload, or one built more than ``fraction`` of
     the namespace's TTL ago; in their order. With Redis unreachable: all of them."""
     view = registry.get(namespace)
-    gens, payloads, epoch = get_store().payloads(namespace, key_ids)
+    gens, payloads, epochs = get_store().payloads(namespace, key_ids)
     limit_ms = view.effective_ttl * fraction * 1000
     now_ms = time.time() * 1000
     return [
         key_id
-        for key_id, gen, payload in zip(key_ids, gens, payloads, strict=True)
+        for key_id, gen, payload, epoch in zip(key_ids, gens, payloads, epochs, strict=True)
         if not servable(payload, gen, epoch) or now_ms - payload.built_ms >= limit_ms
     ]
 

@@ -200,6 +200,12 @@ TEMPLATES = [
 # With REDIS_URL: django-redis behind a circuit breaker (backend/caching/backends.py); without
 # it: the in-process cache. Either way every Redis failure is a cache miss, never a 500.
 REDIS_URL = env("REDIS_URL", default="")
+# REDIS_URL names one node of a Redis Cluster (redis://host:port, no database): the cache and the hot
+# store run on redis-py's RedisCluster (backend/caching/cluster.py; docs/scaling.md, "Redis Cluster").
+REDIS_CLUSTER = env.bool("REDIS_CLUSTER", default=False)
+# On a cluster an invalidation counts as done once the slot's replica has it (WAIT 1 <ms>); otherwise it
+# is recorded as lost and replayed (docs/scaling.md, "Failover").
+REDIS_CLUSTER_WAIT_MS = env.int("REDIS_CLUSTER_WAIT_MS", default=100)
 CACHE_BREAKER_COOLDOWN = env.float("CACHE_BREAKER_COOLDOWN", default=2.0)
 
 
@@ -210,8 +216,24 @@ def next_redis_db_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
 
 
-def redis_cache(url: str) -> dict:
-    """The cache configuration for a Redis URL (also used by tests that bring their own Redis)."""
+def redis_cache(url: str, *, cluster: bool = False) -> dict:
+    """The cache configuration for a Redis URL (also used by tests that bring their own Redis).
+
+    ``cluster``: ``url`` names a node of a Redis Cluster; django-redis then runs on redis-py's
+    ``RedisCluster`` through the client and connection factory of ``backend.caching.cluster``.
+    """
+    if cluster:
+        return {
+            "BACKEND": "backend.caching.backends.ResilientRedisCache",
+            "LOCATION": url,
+            "OPTIONS": {
+                "CLIENT_CLASS": "backend.caching.cluster.ClusterClient",
+                "CONNECTION_FACTORY": "backend.caching.cluster.ClusterConnectionFactory",
+                "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_SOCKET_CONNECT_TIMEOUT", default=0.25),
+                "SOCKET_TIMEOUT": env.float("REDIS_SOCKET_TIMEOUT", default=0.25),
+                "IGNORE_EXCEPTIONS": False,
+            },
+        }
     return {
         "BACKEND": "backend.caching.backends.ResilientRedisCache",
         "LOCATION": url,
@@ -231,7 +253,7 @@ if DATABASE_REPLICA_URL and not REDIS_URL:
     # The write markers that keep read-your-writes must be seen by every web process.
     raise ImproperlyConfigured("DATABASE_REPLICA_URL needs REDIS_URL (the cache every web process shares)")
 if REDIS_URL:
-    CACHES = {"default": redis_cache(REDIS_URL)}
+    CACHES = {"default": redis_cache(REDIS_URL, cluster=REDIS_CLUSTER)}
 else:
     # LocMem culls a third of its entries once it holds MAX_ENTRIES (300 by default): far too few
     # for cachalot's per-query entries, so give it room.
@@ -374,7 +396,14 @@ SILK_MIDDLEWARE = "backend.observability.silk_recording.SilkRecordingMiddleware"
 # broker must never be evicted, and eviction is per server, not per database: production requires
 # CELERY_BROKER_URL (RabbitMQ, or a Redis server of its own with noeviction), and `check --deploy`
 # and /readyz report a broker that can be evicted (backend/ops/broker_placement.py).
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=next_redis_db_url(REDIS_URL) if REDIS_URL else "memory://")
+# A Redis Cluster has one database and Celery's Redis transport does not run on a cluster: with
+# REDIS_CLUSTER the broker must be given.
+CELERY_BROKER_URL = env(
+    "CELERY_BROKER_URL",
+    default=next_redis_db_url(REDIS_URL) if REDIS_URL and not REDIS_CLUSTER else "memory://",
+)
+if REDIS_CLUSTER and CELERY_BROKER_URL == "memory://" and not env.bool("CELERY_TASK_ALWAYS_EAGER", default=False):
+    raise ImproperlyConfigured("REDIS_CLUSTER=true needs CELERY_BROKER_URL (or CELERY_TASK_ALWAYS_EAGER=true)")
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)

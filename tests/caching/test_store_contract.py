@@ -80,10 +80,10 @@ CALLS = [
     Row(
         "payloads",
         lambda s: s.payloads(NS, [1, 2]),
-        ([None, None], [None, None], NO_EPOCH),
-        ([None] * 2, [None] * 2, None),
+        ([None, None], [None, None], [NO_EPOCH, NO_EPOCH]),
+        ([None] * 2, [None] * 2, [None] * 2),
     ),
-    Row("payloads of no key", lambda s: s.payloads(NS, []), ([], [], NO_EPOCH), ([], [], None)),
+    Row("payloads of no key", lambda s: s.payloads(NS, []), ([], [], []), ([], [], [])),
     Row("decay_popularity", lambda s: s.decay_popularity([NS], 0.5, 10), None, None, writes=True),
     Row("count", lambda s: s.count(NS, "hits"), None, None, redis=False),
     Row("flush_counters", lambda s: (s.count(NS, "hits"), s.flush_counters())[1], None, None, writes=True),
