@@ -80,13 +80,12 @@ up-env:
 	@test -n "$$DATABASE_URL" || { echo "make up needs DATABASE_URL, e.g. export DATABASE_URL=postgres://postgres@127.0.0.1:5432/paeshift" >&2; exit 2; }
 	@test -n "$$REDIS_URL" || { echo "make up needs REDIS_URL, e.g. export REDIS_URL=redis://127.0.0.1:6379/0 (the cache; the broker is CELERY_BROKER_URL, default $(LOCAL_BROKER_URL))" >&2; exit 2; }
 
-# Two passes: every test with the test settings, then the tests that must also hold with django-silk
-# recording every request (config.settings.test_silk): the schema fuzzing and silk's own tests.
-SILK_TESTS := tests/security/test_schema_fuzz.py tests/security/test_silk_recording.py
-
+# Every test with the test settings, then the tests that must also hold with django-silk recording every
+# request (config.settings.test_silk). With PostgreSQL and Redis, the tests that start processes (stack,
+# private servers, cluster, replica, browser) run beside the others in a lane of their own (tests/lanes.py:
+# Redis databases N..N+3 of REDIS_URL's N, and a second PostgreSQL database); TEST_LANES=1 runs one lane.
 test: lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
-	$(BIN)/python -m pytest --ds=config.settings.test_silk $(SILK_TESTS) $(PYTEST_SILK_ARGS)
+	PYTEST_SILK_ARGS='$(PYTEST_SILK_ARGS)' $(BIN)/python -m tests.lanes $(PYTEST_ARGS)
 
 # Only the tests past one machine (marker `scale`, tests/scale/): a Redis Cluster with failover, RabbitMQ,
 # several web nodes and workers, a PostgreSQL read replica, all started on loopback (docs/scaling.md).

@@ -24,7 +24,10 @@ from tests.stack import Stack
 pytestmark = [pytest.mark.reliability, pytest.mark.postgres, pytest.mark.redis]
 
 TARGET_OPERATIONS = 10_000
-MAX_SECONDS = 150.0
+# A safety cap, not a speed requirement (speed is the benchmark's): the test judges 10,000 operations
+# however long they take on a shared machine (about 100 s alone on 2 cores; make test runs it beside
+# the in-process tests, tests/lanes.py).
+MAX_SECONDS = 420.0
 
 
 @pytest.fixture(scope="module")
