@@ -23,4 +23,3 @@ def test_a_redis_url_without_a_database_is_database_zero():
 def test_a_redis_database_too_high_for_the_lane_is_refused_with_the_way_out():
     with pytest.raises(SystemExit, match="TEST_LANES=1"):
         process_lane_environment({"DATABASE_URL": "postgres://h/p", "REDIS_URL": "redis://h:6379/13"})
-
