@@ -29,9 +29,10 @@ import shlex
 import subprocess
 import sys
 import threading
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
-from bench.stack import admin_connection, with_path
+import psycopg
+import psycopg.sql
 
 PROCESS_MARKERS = "reliability or e2e or scale or browser"
 SILK_SETTINGS = "config.settings.test_silk"
@@ -49,6 +50,14 @@ def silk_pass(environ: dict[str, str]) -> list[str]:
     """The second pass: the tests that must also hold with silk recording every request, with the
     options of ``PYTEST_SILK_ARGS`` (``make test PYTEST_SILK_ARGS=-x``)."""
     return pytest_command(f"--ds={SILK_SETTINGS}", *SILK_TESTS, *shlex.split(environ.get("PYTEST_SILK_ARGS", "")))
+
+
+def with_path(url: str, path: str) -> str:
+    """``url`` with its path replaced. (``bench.stack`` has the same; importing it imports the Celery app,
+    which sets ``DJANGO_SETTINGS_MODULE`` in this process's environment, and the lanes' pytest would
+    inherit the local settings instead of pyproject's test settings.)"""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
 
 
 def process_lane_environment(environ: dict[str, str]) -> dict[str, str]:
@@ -74,9 +83,9 @@ def process_lane_environment(environ: dict[str, str]) -> dict[str, str]:
 def ensure_database(database_url: str) -> None:
     """Create ``database_url``'s database if it does not exist (never drops anything)."""
     name = urlsplit(database_url).path.strip("/")
-    with admin_connection(database_url) as connection:
+    with psycopg.connect(with_path(database_url, "/postgres"), autocommit=True, connect_timeout=5) as connection:
         if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
-            connection.execute(f'CREATE DATABASE "{name}"')
+            connection.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
 
 
 def run_lane(name: str, commands: list[list[str]], env: dict[str, str], results: dict[str, int]) -> None:
