@@ -599,7 +599,14 @@ Redis databases 8 (cache) and 9 (broker) of the Redis server (`--cache-db`, `--b
 every process in `/tmp/paeshift-bench/<date>/`. On 2 cores `make bench` takes 12 to 20 minutes (seeding 10,000 users
 about a minute; building the hot keys of each `full` run 20 s to 2 min, depending on how busy the machine is),
 `--profile` adds 2 to 3 minutes, and `make bench-scale` takes about 22
-minutes (seeding 100,000 users about 4 minutes).
+minutes (seeding 100,000 users about 4 minutes). While it runs, stderr shows where it is and the time left: on a
+terminal a bar (the configuration, its phase, the measured seconds done of the run's total, the time left at the
+pace so far, setup included); elsewhere (CI, a log file) a line per phase; nothing with `--quiet`
+(`bench/harness/progress.py`). `make bench` installs the benchmark's toolchain (`requirements/lock/bench.txt`) first.
+
+The chart labels every bar with its figure, draws what a run did not measure as a hatched bar labelled "not
+measured" (a configuration without a hot-reads phase, a run without wrk windows), and draws each target with its
+level: the lines of `full`'s mixed workload in the throughput panel, a black mark across each wrk window's bar.
 
 ## What is measured
 
