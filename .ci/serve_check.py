@@ -1,7 +1,7 @@
 """What `make run` does, in the virtualenv of the serving set alone (requirements/lock/local.txt).
 
 .ci/run runs this right after `make venv` built a fresh .venv, before `make test` adds the benchmark's and
-the tests' toolchains: `manage.py check`, the migrations and the demo data on a throwaway SQLite file with
+the tests' toolchains: `manage.py check`, the migrations and demo data (50 users) on a throwaway SQLite file with
 the in-process cache (the embedded defaults), then runserver answering the pages README promises. Exits
 non-zero with the reason when any step fails. Standard library only: the serving set has no test runner.
 
@@ -54,7 +54,7 @@ def main() -> int:
         env["DATABASE_URL"] = f"sqlite:///{tmp}/db.sqlite3"
         manage(env, "check")
         manage(env, "migrate", "--noinput", "-v0")
-        manage(env, "seed_demo", "--if-empty")
+        manage(env, "seed_demo", "--if-empty", "--users", "50")  # make run's command, on less data
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
