@@ -9,7 +9,6 @@ BIN := $(VENV)/bin
 #   local: `make run` (runtime + the development tools a newcomer uses); bench: + the benchmark's toolchain;
 #   test: + the test tools (tests drive the benchmark too); production: what the platform and the image install.
 LOCK_DIR := requirements/lock
-LOCK_SETS := production local bench test
 # uv's resolver; plain pip installs the result (docs: README "Dependencies").
 UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --universal --python-version 3.11
 HOST ?= 127.0.0.1
