@@ -4,23 +4,42 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-REQUIREMENTS := requirements/base.txt requirements/production.txt requirements/local.txt requirements/constraints.txt
+# Requirement sets (requirements/*.txt, direct pins) and their lock files (requirements/lock/*.txt, every
+# package pinned with hashes, made by `make lock`): each target installs the set it needs, once per lock change.
+#   local: `make run` (runtime + the development tools a newcomer uses); bench: + the benchmark's toolchain;
+#   test: + the test tools (tests drive the benchmark too); production: what the platform and the image install.
+LOCK_DIR := requirements/lock
+# uv's resolver; plain pip installs the result (docs: README "Dependencies").
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --universal --python-version 3.11
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STATIC_MANIFEST := staticfiles/staticfiles.json
 # `make up`'s broker unless CELERY_BROKER_URL is set: RabbitMQ's local default.
 LOCAL_BROKER_URL := amqp://guest:guest@127.0.0.1:5672//
 
-.PHONY: run up up-env test lint format migrate seed venv clean perf-report bench bench-smoke bench-scale dashboard-png test-scale
+.PHONY: run up up-env test lint format migrate seed venv venv-bench venv-test clean perf-report bench bench-smoke bench-scale dashboard-png test-scale lock
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed-local
+venv-bench: $(VENV)/.installed-bench
+venv-test: $(VENV)/.installed-test
 
-$(VENV)/.installed: $(REQUIREMENTS)
+# --require-hashes: every file pip installs must match a hash of the lock file.
+$(VENV)/.installed-%: $(LOCK_DIR)/%.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements/local.txt -c requirements/constraints.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r $<
 	touch $@
+
+# Regenerates every lock file from the requirement sets (run it after changing requirements/*.txt, and
+# after merging branches that did). Versions already locked stay unless a set asks for another; the
+# largest set is resolved first and the others within it, so a package has one version in every set.
+# `make lock LOCK_ARGS=--upgrade` moves every transitive pin to its newest allowed release.
+lock: $(VENV)/.installed-uv
+	$(UV_COMPILE) $(LOCK_ARGS) requirements/test.txt -o $(LOCK_DIR)/test.txt
+	for set in bench local production; do \
+		$(UV_COMPILE) $(LOCK_ARGS) -c $(LOCK_DIR)/test.txt requirements/$$set.txt -o $(LOCK_DIR)/$$set.txt || exit 1; \
+	done
+	$(UV_COMPILE) $(LOCK_ARGS) requirements/uv.txt -o $(LOCK_DIR)/uv.txt
 
 migrate: venv
 	$(BIN)/python manage.py migrate --noinput
@@ -70,7 +89,7 @@ up: up-env venv $(STATIC_MANIFEST)
 # The build step: static files for whitenoise, collected again when the installed packages change
 # (they all come from packages). Slow (about a minute: every file is hashed and gzipped), so not
 # on every `make up`. The settings need their variables; collectstatic uses none of them.
-$(STATIC_MANIFEST): $(VENV)/.installed
+$(STATIC_MANIFEST): $(VENV)/.installed-local
 	DJANGO_SETTINGS_MODULE=config.settings.production DJANGO_SECRET_KEY=collectstatic-only-not-a-secret \
 	DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost:6379/0 DJANGO_ALLOWED_HOSTS=localhost \
 	CELERY_BROKER_URL=amqp://build@localhost:5672// \
@@ -84,13 +103,13 @@ up-env:
 # request (config.settings.test_silk). With PostgreSQL and Redis, the tests that start processes (stack,
 # private servers, cluster, replica, browser) run beside the others in a lane of their own (tests/lanes.py:
 # Redis databases N..N+3 of REDIS_URL's N, and a second PostgreSQL database); TEST_LANES=1 runs one lane.
-test: lint
+test: lint venv-test
 	PYTEST_SILK_ARGS='$(PYTEST_SILK_ARGS)' $(BIN)/python -m tests.lanes $(PYTEST_ARGS)
 
 # Only the tests past one machine (marker `scale`, tests/scale/): a Redis Cluster with failover, RabbitMQ,
 # several web nodes and workers, a PostgreSQL read replica, all started on loopback (docs/scaling.md).
 # `make test` runs them too.
-test-scale: venv
+test-scale: venv-test
 	$(BIN)/python -m pytest -m scale tests/scale $(PYTEST_ARGS)
 
 # Regenerates docs/performance.md: every GET endpoint cold and warm against its query budget.
@@ -100,7 +119,7 @@ perf-report: migrate
 # Regenerates docs/images/dashboard.png: the Grafana dashboard's queries plotted from the Prometheus that
 # tests/ops/test_observability.py runs against a Procfile stack (needs DATABASE_URL, REDIS_URL and
 # Debian's prometheus package). docs/operations.md.
-dashboard-png: venv
+dashboard-png: venv-test
 	DASHBOARD_PNG=docs/images/dashboard.png $(BIN)/python -m pytest -q -p no:cacheprovider tests/ops/test_observability.py
 
 clean:
@@ -109,11 +128,11 @@ clean:
 # The whole stack under the workload, configuration by configuration (docs/benchmarks/README.md):
 # needs PostgreSQL and Redis (DATABASE_URL / REDIS_URL, else the local defaults). Options of
 # `manage.py bench --help` go in BENCH_ARGS, e.g. make bench BENCH_ARGS="--duration 60 --profile".
-bench: venv
+bench: venv-bench
 	$(BIN)/python manage.py bench $(BENCH_ARGS)
 
-bench-smoke: venv
+bench-smoke: venv-bench
 	$(BIN)/python manage.py bench --smoke $(BENCH_ARGS)
 
-bench-scale: venv
+bench-scale: venv-bench
 	$(BIN)/python manage.py bench --scale-series $(BENCH_ARGS)

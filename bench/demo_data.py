@@ -30,7 +30,7 @@ import random
 import re
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -359,10 +359,24 @@ def _weighted(rng: random.Random, pairs: Sequence[tuple[object, int]]):
     return rng.choices([value for value, _ in pairs], weights=[weight for _, weight in pairs])[0]
 
 
-def _plan_people(rng: random.Random, users: int) -> list[Person]:
+def _ticking(items: Iterable, advance: Callable[[int], object] | None, every: int = 1000) -> Iterator:
+    """``items``, calling ``advance(n)`` every ``every`` items and once for the rest at the end: a progress
+    bar's update, kept out of the planning's inner loops."""
+    if advance is None:
+        yield from items
+        return
+    count = 0
+    for count, item in enumerate(items, 1):
+        yield item
+        if count % every == 0:
+            advance(every)
+    advance(count % every)
+
+
+def _plan_people(rng: random.Random, users: int, advance: Callable[[int], object] | None = None) -> list[Person]:
     city_weights = list(accumulate(city.weight for city in CITIES))
     people = []
-    for number in range(1, users + 1):
+    for number in _ticking(range(1, users + 1), advance):
         city = rng.choices(CITIES, cum_weights=city_weights)[0]
         first = rng.choice(city.region.first_names)
         last = rng.choice(city.region.last_names)
@@ -510,16 +524,24 @@ def _plan_applications(rng: random.Random, job: PlannedJob, picker: _WorkerPicke
         job.updated_at = decided
 
 
-def build_plan(*, users: int, seed: int) -> Plan:
-    """The people and jobs (with applications) for ``users`` users; the same for the same arguments."""
+def planned_jobs(users: int) -> int:
+    """How many jobs ``build_plan`` aims at for ``users`` users (none when the plan has no worker)."""
+    return round(JOBS_PER_USER * users)
+
+
+def build_plan(*, users: int, seed: int, advance: Callable[[int], object] | None = None) -> Plan:
+    """The people and jobs (with applications) for ``users`` users; the same for the same arguments.
+    ``advance(n)``: told as people and jobs are planned (``users + planned_jobs(users)`` in all)."""
     rng = random.Random(f"paeshift-demo:{seed}:plan")
-    people = _plan_people(rng, users)
+    people = _plan_people(rng, users, advance)
     clients = [i for i, p in enumerate(people) if p.is_client]
     client_cum = list(accumulate(people[i].weight for i in clients))
     picker = _WorkerPicker(people)
     jobs = []
     if picker.anywhere[0]:
-        for client_index in rng.choices(clients, cum_weights=client_cum, k=round(JOBS_PER_USER * users)):
+        for client_index in _ticking(
+            rng.choices(clients, cum_weights=client_cum, k=round(JOBS_PER_USER * users)), advance
+        ):
             job = _plan_job(rng, client_index, people[client_index])
             _plan_applications(rng, job, picker)
             jobs.append(job)
@@ -540,7 +562,7 @@ class PlannedPayment:
     updated_at: datetime
 
 
-def plan_payments(plan: Plan, *, seed: int) -> list[PlannedPayment]:
+def plan_payments(plan: Plan, *, seed: int, advance: Callable[[int], object] | None = None) -> list[PlannedPayment]:
     """What each completed job paid its accepted workers, oldest first.
 
     One wage payment per worker: mostly succeeded; some failed and retried (two rows), some refunded, recent ones
@@ -556,7 +578,7 @@ def plan_payments(plan: Plan, *, seed: int) -> list[PlannedPayment]:
             PlannedPayment(job_index, job.client, worker, amount, job.city.currency, status, key, created, updated)
         )
 
-    for job_index, job in enumerate(plan.jobs):
+    for job_index, job in _ticking(enumerate(plan.jobs), advance):
         if job.status != Job.Status.COMPLETED:
             continue
         wage = (job.pay_rate * job.hours).quantize(CENT)
@@ -592,7 +614,7 @@ class PlannedReview:
     created_at: datetime
 
 
-def plan_reviews(plan: Plan, *, seed: int) -> list[PlannedReview]:
+def plan_reviews(plan: Plan, *, seed: int, advance: Callable[[int], object] | None = None) -> list[PlannedReview]:
     """Reviews between each completed job's client and its accepted workers, at most one per direction, oldest first."""
     rng = random.Random(f"paeshift-demo:{seed}:reviews")
     reviews = []
@@ -604,7 +626,7 @@ def plan_reviews(plan: Plan, *, seed: int) -> list[PlannedReview]:
         created = _cap(job.shift_end + timedelta(seconds=_between(rng, 3600, 10 * 86400)))
         reviews.append(PlannedReview(job_index, reviewer, reviewee, rating, comment, created))
 
-    for job_index, job in enumerate(plan.jobs):
+    for job_index, job in _ticking(enumerate(plan.jobs), advance):
         if job.status != Job.Status.COMPLETED:
             continue
         for worker in job.accepted:
@@ -695,7 +717,7 @@ class _Loader:
 
     def insert(self, model, columns: Sequence[str], rows: Sequence[tuple], *, label: str, ids: bool = False):
         with tqdm(
-            total=len(rows), desc=f"{label:<16}", unit=" rows", disable=not self.progress, file=sys.stderr
+            total=len(rows), desc=f"{label:<16}", unit=" rows", disable=_bar_off(self.progress), file=sys.stderr
         ) as bar:
             if self.method == "copy":
                 return self._copy(model, columns, rows, bar, ids)
@@ -741,6 +763,12 @@ class _Loader:
                         bar.update(BATCH_SIZE)
             bar.update(len(rows) % BATCH_SIZE)
         return new_ids
+
+
+def _bar_off(progress: bool) -> bool | None:
+    """tqdm's ``disable``: off when not asked for; None (tqdm's own test) draws the bar only when stderr is a
+    terminal, so logs and CI output get no bar."""
+    return None if progress else True
 
 
 @dataclass
@@ -806,10 +834,16 @@ def seed(
         raise NotImplementedError(f"seeding needs bulk inserts that return ids, which {connection.vendor} lacks")
     anchor = shift_anchor or timezone.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     shift_offset = anchor - HISTORY_END
-    with _without_gc():
-        plan = build_plan(users=users, seed=seed)
-        payments = plan_payments(plan, seed=seed)
-        reviews = plan_reviews(plan, seed=seed)
+    # Planning takes a minute or so at 100,000 users (people and jobs, then payments and reviews job by job).
+    steps = users + 3 * planned_jobs(users)
+    with (
+        _without_gc(),
+        tqdm(total=steps, desc=f"{'planning':<16}", unit=" steps", disable=_bar_off(progress), file=sys.stderr) as bar,
+    ):
+        plan = build_plan(users=users, seed=seed, advance=bar.update)
+        bar.total = users + 3 * len(plan.jobs)
+        payments = plan_payments(plan, seed=seed, advance=bar.update)
+        reviews = plan_reviews(plan, seed=seed, advance=bar.update)
     people_rng = random.Random(f"paeshift-demo:{seed}:people")
     password = make_password(DEMO_PASSWORD)
     load = _Loader(method=method, progress=progress)

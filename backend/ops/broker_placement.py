@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 import redis
 from django.conf import settings
 
+from backend.common import redis_client
+
 BROKER_EVICTS = "broker_evicts"
 BROKER_SHARES_CACHE_SERVER = "broker_shares_cache_server"
 MESSAGES = {
@@ -52,7 +54,9 @@ def _server(url: str) -> tuple[str, int]:
 
 def _ask(url: str, timeout: float) -> tuple[str | None, str | None]:
     """The server's ``run_id`` and ``maxmemory-policy``, each None when it will not say."""
-    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    client = redis.Redis.from_url(
+        url, socket_timeout=timeout, socket_connect_timeout=timeout, **redis_client.fail_fast_options()
+    )
     try:
         try:
             run_id = client.info("server").get("run_id")

@@ -25,6 +25,7 @@ from bench.harness import cpu, report, results, wrk
 from bench.harness import profile as profiling
 from bench.harness.bare import bare_wsgi_server
 from bench.harness.configs import CONFIGS, MAIN_CONFIGS, Config
+from bench.harness.progress import RunProgress, phases_of
 from bench.harness.services import Services
 from bench.stack import PYTHON, REPO, WEB_SERVERS, Stack, manage
 from bench.workload import HOT_READ_MIX, Population, Workload
@@ -195,13 +196,25 @@ def keys_to_warm(
 
 
 class Run:
-    def __init__(self, options: Options, log: Callable[[str], None] = print) -> None:
+    def __init__(
+        self, options: Options, log: Callable[[str], None] = print, progress: RunProgress | None = None
+    ) -> None:
         self.options = options
         self.log = log
+        # Where the run is (bench/harness/progress.py): the command gives a bar or a line per phase.
+        self.progress = progress or RunProgress(0, quiet=True)
+        self.where = ""
         self.services = Services(options.database_url, options.redis_url, options.cache_db, options.broker_db)
         self.workdir = options.workdir / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.profile: dict | None = None
+
+    @staticmethod
+    def planned_seconds(options: Options, scales: int = 1) -> float:
+        """The measured seconds of a run of ``options.configs`` at ``scales`` data sizes (progress's total)."""
+        return scales * sum(
+            seconds for name in options.configs for _label, seconds in phases_of(CONFIGS[name], options)
+        )
 
     # -- data ----------------------------------------------------------------------------------
 
@@ -210,6 +223,10 @@ class Run:
 
     def prepare_data(self, users: int) -> tuple[str, Path]:
         """The seeded template database (made unless kept from an earlier run) and its population."""
+        with self.progress.phase(f"{users:,} users: data"):
+            return self._prepare_data(users)
+
+    def _prepare_data(self, users: int) -> tuple[str, Path]:
         template = self.template_name(users)
         if self.services.database_exists(template):
             self.log(f"data: reusing {template}")
@@ -274,31 +291,35 @@ class Run:
             log=logs / "stack.log",
             server=options.server,
         )
+        planned = dict(phases_of(config, options))
         try:
-            stack.wait_ready(timeout=90)
-            self.prewarm(env, population_path, config, floor_rps)
+            with self.progress.phase(f"{self.where}: starting the stack, warming"):
+                stack.wait_ready(timeout=90)
+                self.prewarm(env, population_path, config, floor_rps)
             mode = "floor" if config.floor else "mixed"
-            mixed, stats = self.run_phase(
-                stack,
-                env,
-                logs,
-                mode=mode,
-                population_path=population_path,
-                warmup=options.warmup,
-                duration=options.duration,
-                profile=config.profiled,
-            )
-            hot = hot_stats = None
-            if config.hot_phase:
-                hot, hot_stats = self.run_phase(
+            with self.progress.phase(f"{self.where}: mixed workload", planned["mixed workload"]):
+                mixed, stats = self.run_phase(
                     stack,
                     env,
                     logs,
-                    mode="hot",
+                    mode=mode,
                     population_path=population_path,
-                    warmup=min(3.0, options.warmup),
-                    duration=options.hot_duration or options.duration,
+                    warmup=options.warmup,
+                    duration=options.duration,
+                    profile=config.profiled,
                 )
+            hot = hot_stats = None
+            if config.hot_phase:
+                with self.progress.phase(f"{self.where}: hot reads alone", planned["hot reads alone"]):
+                    hot, hot_stats = self.run_phase(
+                        stack,
+                        env,
+                        logs,
+                        mode="hot",
+                        population_path=population_path,
+                        warmup=min(3.0, options.warmup),
+                        duration=options.hot_duration or options.duration,
+                    )
             windows = self.run_read_windows(stack, env, logs, config, population_path) if config.wrk_windows else {}
         finally:
             stack.close()
@@ -343,18 +364,23 @@ class Run:
         }
         self._build(env, plan, f"warm-{config.name}-wrk")
         windows = {}
+        planned = dict(phases_of(config, options))
         for name in config.wrk_windows:
-            requests_file = logs / f"wrk-{name.replace(':', '-')}.requests"
-            wrk.write_requests(requests_file, lines[name])
-            output = logs / f"wrk-{name.replace(':', '-')}.json"
-            if name == "bare_wsgi":
-                with bare_wsgi_server(env, logs / "bare-wsgi.log") as (url, pid):
-                    windows[name] = self._wrk_window(url, requests_file, output, env, roots={pid: "web"})
-                continue
-            roots = {pid: part for part, pid in stack.pids().items()}
-            namespace = name if name in wrk.NAMESPACE_READS else None
-            windows[name] = self._wrk_window(stack.url, requests_file, output, env, roots=roots, namespace=namespace)
+            with self.progress.phase(f"{self.where}: wrk {name}", planned[f"wrk {name}"]):
+                windows[name] = self._read_window(stack, env, logs, name, lines[name])
         return windows
+
+    def _read_window(self, stack: Stack, env: dict, logs: Path, name: str, lines: list) -> dict:
+        """One wrk window of ``run_read_windows``: ``lines``, its requests."""
+        requests_file = logs / f"wrk-{name.replace(':', '-')}.requests"
+        wrk.write_requests(requests_file, lines)
+        output = logs / f"wrk-{name.replace(':', '-')}.json"
+        if name == "bare_wsgi":
+            with bare_wsgi_server(env, logs / "bare-wsgi.log") as (url, pid):
+                return self._wrk_window(url, requests_file, output, env, roots={pid: "web"})
+        roots = {pid: part for part, pid in stack.pids().items()}
+        namespace = name if name in wrk.NAMESPACE_READS else None
+        return self._wrk_window(stack.url, requests_file, output, env, roots=roots, namespace=namespace)
 
     def _wrk_window(
         self, url: str, requests_file: Path, output: Path, env: dict, *, roots: dict, namespace: str | None = None
@@ -559,7 +585,8 @@ class Run:
         template, population = self.prepare_data(users)
         configs: dict[str, dict] = {}
         try:
-            for name in names:
+            for number, name in enumerate(names, 1):
+                self.where = f"{users:,} users, {name} ({number}/{len(names)})"
                 floor_rps = configs.get("floor", {}).get("rps")
                 configs[name] = self.run_config(
                     CONFIGS[name], template=template, population_path=population, users=users, floor_rps=floor_rps

@@ -51,17 +51,90 @@ def window_goal(window: str) -> tuple[str, float] | None:
     return None
 
 
-def _label_bars(axis, xs, values, texts, fontsize=7) -> None:
-    for x, value, text in zip(xs, values, texts, strict=True):
-        axis.annotate(text, (x, value or 0), ha="center", va="bottom", fontsize=fontsize, rotation=90)
+NOT_MEASURED = "not measured"
+# Colours of the throughput-latency chart: one per series, grey for the reference windows.
+WORKLOAD, HOT, REFERENCE = "#4c72b0", "#dd8452", "#8c8c8c"
+PERCENTILES = (("p50_ms", "p50", "#55a868"), ("p95_ms", "p95", "#c44e52"), ("p99_ms", "p99", "#8172b2"))
 
 
-def chart(doc: dict, path: Path) -> None:
-    """Three panels, every bar labelled: the mixed workload and hot reads alone per configuration (locust)
-    with the targets of the mixed workload as lines; each read-only window under wrk with its target as a
-    marker (issue 14's ratios); latency percentiles per configuration."""
+def _bars(axis, xs, values, width, *, color, texts=None, tops=None, rotation=0, fontsize=7.5) -> bool:
+    """Bars with their values written on top (at ``tops`` when given: above a target's mark); a missing
+    value (None) is a hatched, empty bar labelled "not measured" at a fifth of the panel's height, so
+    that absence never reads as zero. True when a bar was missing."""
+    axis.bar(
+        [x for x, v in zip(xs, values, strict=True) if v is not None],
+        [v for v in values if v is not None],
+        width,
+        color=color,
+    )
+    texts = texts or [None if v is None else f"{v:,.0f}" for v in values]
+    tops = tops or values
+    for x, value, text, top in zip(xs, values, texts, tops, strict=True):
+        if value is None:
+            continue
+        axis.annotate(
+            text,
+            (x, max(value, top or 0)),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=fontsize,
+            rotation=rotation,
+        )
+    missing = [x for x, v in zip(xs, values, strict=True) if v is None]
+    if missing:
+        height = axis.get_ylim()[1] * 0.2
+        axis.bar(missing, [height] * len(missing), width, fill=False, hatch="///", edgecolor="#9a9a9a", linewidth=0.6)
+        for x in missing:
+            axis.annotate(
+                NOT_MEASURED,
+                (x, height),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=fontsize - 1,
+                rotation=90,
+                color="#6a6a6a",
+            )
+    return bool(missing)
+
+
+def _legend(axis, series: list[tuple[str, str]], lines: list[tuple[str, str, float]], missing: bool, **options):
+    """A legend drawn from what the panel shows, under the panel: ``series`` (label, colour) as patches,
+    ``lines`` (label, linestyle, width) as black lines, and the "not measured" hatching when used."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=colour, label=label) for label, colour in series]
+    handles += [
+        Line2D([], [], color="#222222", linestyle=style, linewidth=width, label=label) for label, style, width in lines
+    ]
+    if missing:
+        handles.append(Patch(fill=False, hatch="///", edgecolor="#9a9a9a", label=NOT_MEASURED))
+    axis.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False, **options)
+
+
+def _readable_y(axis, label: str) -> None:
+    axis.set_ylabel(label)
+    axis.yaxis.set_major_formatter("{x:,.0f}")
+    axis.grid(axis="y", color="#dddddd", linewidth=0.6)
+    axis.set_axisbelow(True)
+
+
+def figure(doc: dict):
+    """The throughput-latency figure of a results document (a matplotlib Figure, not saved): three
+    panels, every bar labelled with its value, what the run did not measure drawn hatched and labelled
+    "not measured", the targets drawn and named with their level.
+
+    - Throughput per configuration (locust): the mixed workload and the hot reads alone, with the
+      targets of ``full``'s mixed workload (issue 14: ≥ 0.7 x floor, ≥ 5 x nocache, ≥ 1.0 x ttl) as lines.
+    - Every read-only window under wrk (issue 14's references, then each hot namespace in full), each
+      target (``window_goal``) as a black mark across its bar and the ratio reached in its label.
+    - Latency percentiles per configuration (p50, p95, p99 of the mixed workload, ms).
+    """
     import matplotlib
-    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -69,72 +142,102 @@ def chart(doc: dict, path: Path) -> None:
     configs = doc["configs"]
     names = [*(n for n in ORDER if n in configs), *doc.get("silk", {})]
     rows = {**configs, **doc.get("silk", {})}
-    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(19, 5.8), gridspec_kw={"width_ratios": [1.1, 1.5, 1]})
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(20, 7.2), gridspec_kw={"width_ratios": [1.15, 1.6, 1]})
     x = list(range(len(names)))
-    mixed = [rows[n]["rps"] for n in names]
-    hot = [rows[n]["hot"]["rps"] if rows[n].get("hot") else (rows[n]["rps"] if n == "floor" else 0) for n in names]
-    left.bar([i - 0.2 for i in x], mixed, 0.4, label="workload (95% reads, 5% writes)", color="#4c72b0")
-    left.bar([i + 0.2 for i in x], hot, 0.4, label="hot reads alone", color="#dd8452")
-    _label_bars(left, [i - 0.2 for i in x], mixed, [f"{v:,.0f}" for v in mixed])
-    _label_bars(left, [i + 0.2 for i in x], hot, [f"{v:,.0f}" if v else "" for v in hot])
-    floor, nocache, ttl = configs.get("floor"), configs.get("nocache"), configs.get("ttl")
-    for value, text, style in (
-        (floor and 0.7 * floor["rps"], "target: full ≥ 0.7 x floor", ":"),
-        (nocache and 5 * nocache["rps"], "target: full ≥ 5 x nocache", "--"),
-        (ttl and ttl["rps"], "target: full ≥ 1.0 x ttl", "-."),
-    ):
-        if value:
-            left.axhline(value, color="grey", linewidth=0.9, linestyle=style, label=text)
-    left.set_xticks(x, names, rotation=20)
-    left.set_ylabel("requests / s (locust)")
-    left.set_title("Throughput, mixed workload and hot reads alone")
-    left.legend(fontsize=7)
 
-    windows = read_windows(doc)
-    by_name = {window: figures for _config, window, figures in windows}
-    wx = list(range(len(windows)))
-    values = [figures["rps"] for _c, _w, figures in windows]
-    colors = ["#8c8c8c" if window in REFERENCE_WINDOWS else "#dd8452" for _c, window, _f in windows]
-    middle.bar(wx, values, 0.6, color=colors)
-    texts, tops = [], []
-    for i, (_config, window, figures) in enumerate(windows):
-        goal = window_goal(window)
-        ratio = figures["rps"] / by_name[goal[0]]["rps"] if goal and by_name.get(goal[0], {}).get("rps") else None
-        texts.append(f"{figures['rps']:,.0f}" + (f"  {ratio:.2f}x {goal[0]}" if ratio is not None else ""))
-        tops.append(figures["rps"])
-        if goal and by_name.get(goal[0]):
-            level = goal[1] * by_name[goal[0]]["rps"]
-            middle.hlines(level, i - 0.35, i + 0.35, color="black", linewidth=1.5)
-            tops[-1] = max(tops[-1], level)
-    _label_bars(middle, wx, tops, texts)
-    goals = "target: floor ≥ 0.7 x healthz; namespaces ≥ 0.9 x floor, feed and dashboards ≥ 0.8 x floor"
-    middle.plot([], [], color="black", linewidth=1.5, label=goals)
-    middle.set_xticks(wx, [window for _c, window, _f in windows], rotation=35, ha="right", fontsize=8)
-    middle.set_ylabel("requests / s (wrk)")
-    middle.set_title("Read-only windows under wrk: references (grey) and each hot namespace in full")
-    middle.legend(fontsize=7)
-    if values:
-        middle.set_ylim(top=max(values) * 1.35)
+    mixed = [rows[n]["rps"] for n in names]
+    # floor's every request is the constant one: its hot reads alone are its workload.
+    hot = [rows[n]["hot"]["rps"] if rows[n].get("hot") else (rows[n]["rps"] if n == "floor" else None) for n in names]
+    floor, nocache, ttl = configs.get("floor"), configs.get("nocache"), configs.get("ttl")
+    targets = [
+        (floor and 0.7 * floor["rps"], "0.7 x floor", ":"),
+        (nocache and 5 * nocache["rps"], "5 x nocache", "--"),
+        (ttl and ttl["rps"], "1.0 x ttl", "-."),
+    ]
+    measured = [v for v in (*mixed, *hot) if v is not None] + [t for t, _l, _s in targets if t]
+    left.set_ylim(0, max(measured, default=1) * 1.18)
+    missing = _bars(left, [i - 0.2 for i in x], mixed, 0.4, color=WORKLOAD)
+    missing |= _bars(left, [i + 0.2 for i in x], hot, 0.4, color=HOT)
+    lines = []
+    for value, text, style in targets:
+        if value:
+            left.axhline(value, color="#222222", linewidth=1, linestyle=style)
+            lines.append((f"target, full's workload ≥ {text} = {value:,.0f}", style, 1))
+    left.set_xticks(x, names, rotation=20, ha="right")
+    _readable_y(left, "requests / s (locust)")
+    left.set_title("Throughput per configuration")
+    series = [("mixed workload (95% reads, 5% writes)", WORKLOAD), ("hot reads alone", HOT)]
+    _legend(left, series, lines, missing, ncol=1)
+
+    windows = {(config, window): figures for config, window, figures in read_windows(doc)}
+    expected = [("floor", w) for w in REFERENCE_WINDOWS] + [("full", ns) for ns in NAMESPACE_READS]
+    expected += [key for key in windows if key not in expected]
+    by_name = {window: figures for (_config, window), figures in windows.items()}
+    wx = list(range(len(expected)))
+    values = [windows[key]["rps"] if key in windows else None for key in expected]
+    goals = [window_goal(window) for _config, window in expected]
+    levels = [
+        goal[1] * by_name[goal[0]]["rps"] if goal and by_name.get(goal[0], {}).get("rps") else None for goal in goals
+    ]
+    texts = []
+    for value, goal in zip(values, goals, strict=True):
+        yardstick = by_name.get(goal[0], {}).get("rps") if goal else None
+        ratio = f"  {value / yardstick:.2f} x {goal[0]}" if value is not None and yardstick else ""
+        texts.append(None if value is None else f"{value:,.0f}{ratio}")
+    middle.set_ylim(0, max([v for v in values + levels if v is not None], default=1000) * 1.45)
+    missing = False
+    for colour, reference in ((REFERENCE, True), (HOT, False)):
+        picked = [i for i, (_c, w) in enumerate(expected) if (w in REFERENCE_WINDOWS) == reference]
+        missing |= _bars(
+            middle,
+            [wx[i] for i in picked],
+            [values[i] for i in picked],
+            0.6,
+            color=colour,
+            texts=[texts[i] for i in picked],
+            tops=[levels[i] for i in picked],
+            rotation=90,
+        )
+    for i, level in enumerate(levels):
+        if level is not None:
+            middle.hlines(level, i - 0.38, i + 0.38, color="black", linewidth=1.8)
+    series = [("reference windows (floor configuration)", REFERENCE), ("hot namespace alone, warm (full)", HOT)]
+    goal_text = "target: floor ≥ 0.7 x healthz, namespace ≥ 0.9 x floor (feed, dashboards ≥ 0.8 x floor)"
+    _legend(middle, series, [(goal_text, "-", 1.8)], missing, ncol=1)
+    if not windows:
+        middle.text(0.5, 0.6, "this run has no wrk windows", transform=middle.transAxes, ha="center", color="#6a6a6a")
+    middle.set_xticks(wx, [window for _c, window in expected], rotation=35, ha="right", fontsize=8)
+    _readable_y(middle, "requests / s (wrk)")
+    middle.set_title("Read-only windows under wrk, one at a time")
 
     width = 0.27
-    for offset, key, color in ((-width, "p50_ms", "#55a868"), (0, "p95_ms", "#c44e52"), (width, "p99_ms", "#8172b2")):
-        bars = [rows[n][key] or 0 for n in names]
-        right.bar([i + offset for i in x], bars, width, label=key[:3], color=color)
-        _label_bars(right, [i + offset for i in x], bars, [f"{v:g}" for v in bars], fontsize=6)
-    right.set_xticks(x, names, rotation=20)
-    right.set_ylabel("ms (workload)")
-    right.set_yscale("log")
-    right.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
-    right.yaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
-    right.set_title("Latency")
-    right.legend(fontsize=8)
+    latencies = [rows[n][key] for n in names for key, _l, _c in PERCENTILES if rows[n].get(key) is not None]
+    right.set_ylim(0, max(latencies, default=100) * 1.15)
+    missing = False
+    for offset, (key, _label, colour) in zip((-width, 0, width), PERCENTILES, strict=True):
+        bars = [rows[n].get(key) for n in names]
+        missing |= _bars(right, [i + offset for i in x], bars, width, color=colour, fontsize=6.5)
+    right.set_xticks(x, names, rotation=20, ha="right")
+    _readable_y(right, "ms, mixed workload")
+    right.set_title("Latency per configuration")
+    _legend(right, [(label, colour) for _k, label, colour in PERCENTILES], [], missing, ncol=4)
     params = doc.get("params", {})
+    users = params.get("users")
+    users_text = f"{users:,} users, " if isinstance(users, int) else ""
     fig.suptitle(
-        f"Paeshift, {params.get('users', '?'):,} users, {params.get('clients')} clients, "
-        f"{params.get('web_workers')} web workers, {doc.get('date', '')[:10]}",
-        fontsize=10,
+        f"Paeshift, {users_text}{params.get('clients')} clients, {params.get('web_workers')} web workers, "
+        f"{doc.get('date', '')[:10]}",
+        fontsize=11,
     )
     fig.tight_layout()
+    return fig
+
+
+def chart(doc: dict, path: Path) -> None:
+    """``figure(doc)`` written to ``path`` (PNG)."""
+    import matplotlib.pyplot as plt
+
+    fig = figure(doc)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -496,7 +599,14 @@ Redis databases 8 (cache) and 9 (broker) of the Redis server (`--cache-db`, `--b
 every process in `/tmp/paeshift-bench/<date>/`. On 2 cores `make bench` takes 12 to 20 minutes (seeding 10,000 users
 about a minute; building the hot keys of each `full` run 20 s to 2 min, depending on how busy the machine is),
 `--profile` adds 2 to 3 minutes, and `make bench-scale` takes about 22
-minutes (seeding 100,000 users about 4 minutes).
+minutes (seeding 100,000 users about 4 minutes). While it runs, stderr shows where it is and the time left: on a
+terminal a bar (the configuration, its phase, the measured seconds done of the run's total, the time left at the
+pace so far, setup included); elsewhere (CI, a log file) a line per phase; nothing with `--quiet`
+(`bench/harness/progress.py`). `make bench` installs the benchmark's toolchain (`requirements/lock/bench.txt`) first.
+
+The chart labels every bar with its figure, draws what a run did not measure as a hatched bar labelled "not
+measured" (a configuration without a hot-reads phase, a run without wrk windows), and draws each target with its
+level: the lines of `full`'s mixed workload in the throughput panel, a black mark across each wrk window's bar.
 
 ## What is measured
 

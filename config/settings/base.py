@@ -13,6 +13,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from backend.common.converters import ID_SCHEMA
+from backend.common.redis_client import fail_fast_options
 from backend.observability.profiling import silk_should_record
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -244,7 +245,8 @@ def redis_cache(url: str, *, cluster: bool = False) -> dict:
             "SOCKET_TIMEOUT": env.float("REDIS_SOCKET_TIMEOUT", default=0.25),
             # The backend itself turns failures into misses (and trips the breaker).
             "IGNORE_EXCEPTIONS": False,
-            "CONNECTION_POOL_KWARGS": {"health_check_interval": 30},
+            # No retry and RESP2, pinned against redis-py's defaults (backend/common/redis_client.py).
+            "CONNECTION_POOL_KWARGS": {"health_check_interval": 30, **fail_fast_options()},
         },
     }
 
@@ -430,6 +432,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 0}
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 1,
     "socket_connect_timeout": 1,
+    # A Redis broker's timed-out command is not retried (kombu passes it to redis-py; pooled
+    # connections have no other retry): the publish fails within socket_timeout, as above.
+    "retry_on_timeout": False,
     "visibility_timeout": env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=120),
     "unacked_restore_throttle": 1,
 }

@@ -142,7 +142,7 @@ def test_dockerfile_builds_a_slim_image_from_pinned_requirements():
     steps = dockerfile()
 
     assert steps[0] == ("FROM", "python:3.11-slim")
-    assert ("RUN", "pip install -r requirements/production.txt -c requirements/constraints.txt") in steps
+    assert ("RUN", "pip install --require-hashes -r requirements/lock/production.txt") in steps
 
 
 def test_dockerfile_collects_static_files_at_build_and_runs_as_a_non_root_user():
@@ -184,6 +184,6 @@ def test_make_up_refuses_to_start_without_postgres_and_redis(missing, present):
 def test_the_buildpack_installs_the_production_requirements_with_their_pins_on_python_3_11():
     lines = [line for line in (ROOT / "requirements.txt").read_text().splitlines() if not line.startswith("#")]
 
-    assert lines == ["-r requirements/production.txt", "-c requirements/constraints.txt"]
+    assert lines == ["--require-hashes", "-r requirements/lock/production.txt"]
     assert (ROOT / ".python-version").read_text().strip() == "3.11"
     assert dockerfile()[0] == ("FROM", "python:3.11-slim")

@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from backend.caching.breaker import breaker_for
 from backend.caching.store import get_store
+from backend.common.redis_client import fail_fast_options
 from backend.ops import beat_heartbeat, metrics, ops_store
 
 TOKEN = "a-scrape-token-for-tests-only"
@@ -34,7 +35,8 @@ def _families(response) -> dict:
 
 
 def _command_calls(server_url: str) -> dict[str, int]:
-    stats = redis.Redis.from_url(server_url).info("commandstats")
+    # RESP2 as the app's clients (backend/common/redis_client.py): a RESP3 client's HELLO would count.
+    stats = redis.Redis.from_url(server_url, **fail_fast_options()).info("commandstats")
     return {name.removeprefix("cmdstat_"): row["calls"] for name, row in stats.items()}
 
 

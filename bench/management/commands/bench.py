@@ -6,6 +6,7 @@ See docs/benchmarks/README.md for what it measures and how to read the figures.
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -89,6 +90,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--keep-template", action="store_true", help="keep the seeded database for the next run")
         parser.add_argument("--note", default="", help="a note shown at the top of the README")
+        parser.add_argument(
+            "--quiet",
+            action="store_true",
+            help="no progress on stderr (otherwise a bar with the time left on a terminal, a line per phase elsewhere)",
+        )
         parser.add_argument("--database-url", default=None, help="PostgreSQL server (DATABASE_URL's by default)")
         parser.add_argument("--redis-url", default=None, help="Redis server (REDIS_URL's by default)")
         parser.add_argument("--cache-db", type=int, default=8, help="Redis database of the cache (8)")
@@ -106,6 +112,7 @@ class Command(BaseCommand):
             return self._prewarm(o["prewarm"], index, count)
 
         from bench.harness.driver import Options, Run, check_smoke, server_env
+        from bench.harness.progress import RunProgress
 
         smoke = o["smoke"]
         scales = o["scale"] or (SCALE_USERS if o["scale_series"] else None)
@@ -140,12 +147,18 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         if not options.database_url.startswith(("postgres://", "postgresql://")):
             raise CommandError("the benchmark needs PostgreSQL: set DATABASE_URL or pass --database-url")
-        run = Run(options, log=lambda line: self.stderr.write(line))
+        progress = RunProgress(
+            Run.planned_seconds(options, len(scales) if series else 1), stream=sys.stderr, quiet=o["quiet"]
+        )
+        run = Run(options, log=progress.write, progress=progress)
         options.output = o["output"] or (run.workdir / "results" if smoke else REPO / "docs" / "benchmarks")
-        if series:
-            run.scale(scales)
-            return
-        doc = run.main()
+        try:
+            if series:
+                run.scale(scales)
+                return
+            doc = run.main()
+        finally:
+            progress.close()
         if smoke:
             problems = check_smoke(doc)
             if problems:

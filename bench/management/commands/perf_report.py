@@ -3,6 +3,7 @@
 import json
 import platform
 import statistics
+import sys
 import time
 from datetime import UTC, datetime
 
@@ -15,6 +16,7 @@ from django.test import Client, override_settings
 from drf_spectacular.generators import EndpointEnumerator
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import IsAdminUser
+from tqdm import tqdm
 
 from backend.accounts.models import User
 from backend.caching.store import get_store
@@ -51,7 +53,18 @@ class Command(BaseCommand):
             call_command("seed_demo", users=seed_users, verbosity=0)
         # The API's own figures: silk and the debug toolbar, where installed, add work of their own.
         without_silk = [m for m in settings.MIDDLEWARE if not m.startswith(("silk.", "debug_toolbar."))]
-        with override_settings(SERVER_TIMING_ENABLED=True, HOT_CACHE_WORKER_REBUILD=False, MIDDLEWARE=without_silk):
+        # A bar on a terminal (not in logs or CI: tqdm's disable=None), one step per endpoint and per overhead figure.
+        steps = len(get_endpoints()) + (4 if "silk" in settings.INSTALLED_APPS else 2)
+        with (
+            override_settings(SERVER_TIMING_ENABLED=True, HOT_CACHE_WORKER_REBUILD=False, MIDDLEWARE=without_silk),
+            tqdm(
+                total=steps,
+                desc="perf_report",
+                unit=" step",
+                file=sys.stderr,
+                disable=None if options["verbosity"] >= 1 else True,
+            ) as self.bar,
+        ):
             endpoints = self.measure_endpoints(repeat)
             overhead = self.measure_overhead(repeat)
         report = {
@@ -100,9 +113,8 @@ class Command(BaseCommand):
     def measure_endpoints(self, repeat: int) -> list[dict]:
         params, tokens = self.sample_ids()
         rows = []
-        for path, _regex, method, callback in sorted(EndpointEnumerator().get_api_endpoints()):
-            if method != "GET" or path in EXCLUDED:
-                continue
+        for path, callback in get_endpoints():
+            self.bar.set_postfix_str(path, refresh=False)
             view = callback.cls
             actor = "staff" if IsAdminUser in getattr(view, "permission_classes", []) else "owner"
             url = path.format(**params)
@@ -143,6 +155,7 @@ class Command(BaseCommand):
                     "within_budget": within,
                 }
             )
+            self.bar.update()
         return rows
 
     def measure_overhead(self, repeat: int) -> dict:
@@ -151,6 +164,7 @@ class Command(BaseCommand):
         url = f"/api/v1/users/{params['user_id']}/profile/"
 
         def median_ms(**overrides) -> float:
+            self.bar.set_postfix_str(f"overhead {overrides}", refresh=False)
             with override_settings(**overrides):
                 client = Client(HTTP_AUTHORIZATION=f"Token {tokens['owner']}")
                 for _ in range(5):
@@ -160,6 +174,7 @@ class Command(BaseCommand):
                     start = time.perf_counter()
                     client.get(url)
                     samples.append((time.perf_counter() - start) * 1000)
+            self.bar.update()
             return round(statistics.median(samples), 4)
 
         figures = {"server_timing_off_ms": median_ms(SERVER_TIMING_ENABLED=False)}
@@ -173,6 +188,15 @@ class Command(BaseCommand):
                 SERVER_TIMING_ENABLED=False, MIDDLEWARE=[*middleware, silk_middleware], SILKY_INTERCEPT_FUNC=None
             )
         return figures
+
+
+def get_endpoints() -> list[tuple[str, object]]:
+    """``(path, callback)`` of every GET endpoint the report measures, in path order."""
+    return [
+        (path, callback)
+        for path, _regex, method, callback in sorted(EndpointEnumerator().get_api_endpoints())
+        if method == "GET" and path not in EXCLUDED
+    ]
 
 
 def machine() -> dict:
