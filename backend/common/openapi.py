@@ -12,6 +12,7 @@ from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from backend.common.input import QUERY_TEXT_PATTERN, decimal_pattern, text_pattern
+from backend.common.legacy import DEPRECATED_AT, DEPRECATION_HEADERS
 from backend.common.pagination import PageNumberPagination
 from backend.common.query_params import UNKNOWN_PARAMETER, is_api_view
 from backend.common.request_body import BODY_ERROR_CODES, UPDATE_METHODS
@@ -162,7 +163,10 @@ class AutoSchema(StandardizedErrorsAutoSchema):
 
 LEGACY_DESCRIPTION = (
     "Deprecated: a path of the previous system, kept for its clients. It answers with the same data as "
-    "its canonical twin, with or without a trailing slash."
+    "its canonical twin, with or without a trailing slash. Every response says so in its headers: "
+    f"`Deprecation: {DEPRECATION_HEADERS['Deprecation']}` (RFC 9745: since {DEPRECATED_AT:%Y-%m-%d}), "
+    f"`Sunset: {DEPRECATION_HEADERS['Sunset']}` (RFC 8594: it may stop answering from then) and "
+    f"`Link: {DEPRECATION_HEADERS['Link']}`."
 )
 
 
