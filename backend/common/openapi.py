@@ -203,3 +203,20 @@ def request_body_error_codes(result, generator, request, public, **kwargs):
         if enum is not None:
             enum.extend(code for code in codes if code not in enum)
     return result
+
+
+def error_unions_without_discriminator(result, generator, request, public, **kwargs):
+    """drf-spectacular postprocessing hook: drf-standardized-errors' error unions lose their ``discriminator``.
+
+    Each operation's 400 lists one error shape per ``attr`` as a ``oneOf`` with a discriminator on
+    ``attr``; its mapping has a ``null`` key (an error of no field: ``attr`` is JSON null), which
+    OpenAPI forbids (mapping keys are strings) and YAML-reading generators refuse
+    (openapi-python-client stops on it), and an item of a list is sent as ``skills.2``, not under
+    the mapping's ``skills.INDEX`` (``list_item_error_attrs``). Without the discriminator the union
+    still says which ``attr``/``code`` pairs exist; a client tries its members in turn.
+    """
+    for component in result.get("components", {}).get("schemas", {}).values():
+        discriminator = component.get("discriminator")
+        if "oneOf" in component and discriminator and discriminator.get("propertyName") == "attr":
+            del component["discriminator"]
+    return result

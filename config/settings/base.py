@@ -489,6 +489,7 @@ SPECTACULAR_SETTINGS = {
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "backend.common.openapi.list_item_error_attrs",
         "backend.common.openapi.request_body_error_codes",
+        "backend.common.openapi.error_unions_without_discriminator",
     ],
 }
 
