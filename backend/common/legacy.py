@@ -11,7 +11,7 @@ deprecated and when it goes, in the standard headers a client library can act on
 - ``Link: </api/docs/>; rel="deprecation"; type="text/html"`` (RFC 9745 section 3): where the
   canonical paths are documented.
 
-The dates are fixed here (docs/deployment.md, "Legacy paths"); moving the sunset is a code change,
+The dates are fixed here (docs/api-clients.md, "Legacy paths"); moving the sunset is a code change,
 so the schema, the docs and the headers cannot disagree.
 """
 

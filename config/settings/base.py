@@ -534,7 +534,7 @@ REQUEST_ID_LOG_FILTER = {"()": "backend.observability.request_id.RequestIdFilter
 # https://github.com/adamchainz/django-cors-headers
 # Browser clients on other origins: only those listed (comma-separated, scheme://host[:port]), none by
 # default. Credentials (cookies) are not allowed: the API authenticates with `Authorization: Token`.
-CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOWED_ORIGINS = [origin.strip() for origin in env.list("CORS_ALLOWED_ORIGINS", default=[]) if origin.strip()]
 CORS_URLS_REGEX = r"^/api/"
 # django-cors-headers' defaults plus the request headers this API reads: the request id, a payment's
 # Idempotency-Key, and If-None-Match (hot views answer 304 to a matching ETag).
