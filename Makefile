@@ -114,11 +114,12 @@ SCHEMA_ENV := DJANGO_SETTINGS_MODULE=config.settings.production DJANGO_SECRET_KE
 schema: venv
 	$(SCHEMA_ENV) $(BIN)/python manage.py spectacular --file schema.yaml --validate --fail-on-warn
 
-# A typed Python client generated from schema.yaml with openapi-python-client (config: clients/python.yaml),
-# into clients/python/ (not committed: the schema is the contract, the client is built from it).
+# A typed Python client generated from schema.yaml with openapi-python-client (config: clients/python.yaml): the
+# package clients/python/paeshift_client (not committed: the schema is the contract, the client is built from it;
+# use it with PYTHONPATH=clients/python).
 client: venv
 	$(BIN)/openapi-python-client generate --path schema.yaml --config clients/python.yaml \
-		--output-path clients/python --overwrite --meta none
+		--output-path clients/python/paeshift_client --overwrite --meta none
 	$(BIN)/ruff format --quiet clients/python
 
 clean:
