@@ -456,7 +456,9 @@ SPECTACULAR_SETTINGS = {
         "document is a 400 (`unknown_parameter`), so a misspelt filter never returns unfiltered data; a "
         "request body over 64 KiB is a 413. A body is applied as sent or refused, never dropped: a key an "
         "operation does not declare is a 400 (`unknown_field`), JSON must be UTF-8 without duplicate keys, and "
-        "a PATCH without `Content-Length` (or chunked framing) is a 411."
+        "a PATCH without `Content-Length` (or chunked framing) is a 411. Every response carries `X-Request-ID`: "
+        "the one the request sent when it is 1-64 of `A-Z a-z 0-9 . _ : -`, else a new UUID; quote it when "
+        "reporting a problem. Paths of the previous system answer with `Deprecation` and `Sunset` headers."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
