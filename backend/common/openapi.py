@@ -12,6 +12,7 @@ from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from backend.common.input import QUERY_TEXT_PATTERN, decimal_pattern, text_pattern
+from backend.common.legacy import DEPRECATED_AT, DEPRECATION_HEADERS
 from backend.common.pagination import PageNumberPagination
 from backend.common.query_params import UNKNOWN_PARAMETER, is_api_view
 from backend.common.request_body import BODY_ERROR_CODES, UPDATE_METHODS
@@ -162,7 +163,10 @@ class AutoSchema(StandardizedErrorsAutoSchema):
 
 LEGACY_DESCRIPTION = (
     "Deprecated: a path of the previous system, kept for its clients. It answers with the same data as "
-    "its canonical twin, with or without a trailing slash."
+    "its canonical twin, with or without a trailing slash. Every response says so in its headers: "
+    f"`Deprecation: {DEPRECATION_HEADERS['Deprecation']}` (RFC 9745: since {DEPRECATED_AT:%Y-%m-%d}), "
+    f"`Sunset: {DEPRECATION_HEADERS['Sunset']}` (RFC 8594: it may stop answering from then) and "
+    f"`Link: {DEPRECATION_HEADERS['Link']}`."
 )
 
 
@@ -198,4 +202,21 @@ def request_body_error_codes(result, generator, request, public, **kwargs):
         enum = schemas.get(name, {}).get("enum")
         if enum is not None:
             enum.extend(code for code in codes if code not in enum)
+    return result
+
+
+def error_unions_without_discriminator(result, generator, request, public, **kwargs):
+    """drf-spectacular postprocessing hook: drf-standardized-errors' error unions lose their ``discriminator``.
+
+    Each operation's 400 lists one error shape per ``attr`` as a ``oneOf`` with a discriminator on
+    ``attr``; its mapping has a ``null`` key (an error of no field: ``attr`` is JSON null), which
+    OpenAPI forbids (mapping keys are strings) and YAML-reading generators refuse
+    (openapi-python-client stops on it), and an item of a list is sent as ``skills.2``, not under
+    the mapping's ``skills.INDEX`` (``list_item_error_attrs``). Without the discriminator the union
+    still says which ``attr``/``code`` pairs exist; a client tries its members in turn.
+    """
+    for component in result.get("components", {}).get("schemas", {}).values():
+        discriminator = component.get("discriminator")
+        if "oneOf" in component and discriminator and discriminator.get("propertyName") == "attr":
+            del component["discriminator"]
     return result

@@ -6,6 +6,8 @@ class OpsConfig(AppConfig):
     label = "ops"
 
     def ready(self) -> None:
+        from backend.observability import request_id
         from backend.ops import beat_heartbeat, checks  # noqa: F401 (checks registers the deployment checks)
 
         beat_heartbeat.connect()
+        request_id.connect()

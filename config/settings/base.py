@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import environ
+from corsheaders.defaults import default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from backend.common.converters import ID_SCHEMA
@@ -122,6 +123,8 @@ THIRD_PARTY_APPS = [
     "drf_spectacular_sidecar",
     "drf_standardized_errors",
     "cachalot",
+    "django_guid",
+    "corsheaders",
 ]
 LOCAL_APPS = [
     "backend.common",
@@ -148,6 +151,11 @@ AUTH_PASSWORD_VALIDATORS = [
 # https://docs.djangoproject.com/en/5.2/topics/http/middleware/
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The request id: from X-Request-ID when well-formed, else new; in every log line, the response
+    # header and the Celery tasks the request enqueues (backend/observability/request_id.py).
+    "backend.observability.request_id.RequestIdMiddleware",
+    # CORS for browser clients (CORS_ALLOWED_ORIGINS): answers preflights before anything below can.
+    "corsheaders.middleware.CorsMiddleware",
     # Reads each body whole before anything else can, refusing framings that would drop it
     # (backend/common/request_body.py); nothing listed before it may read the body.
     "backend.common.request_body.RequestBodyMiddleware",
@@ -515,7 +523,9 @@ SPECTACULAR_SETTINGS = {
         "document is a 400 (`unknown_parameter`), so a misspelt filter never returns unfiltered data; a "
         "request body over 64 KiB is a 413. A body is applied as sent or refused, never dropped: a key an "
         "operation does not declare is a 400 (`unknown_field`), JSON must be UTF-8 without duplicate keys, and "
-        "a PATCH without `Content-Length` (or chunked framing) is a 411."
+        "a PATCH without `Content-Length` (or chunked framing) is a 411. Every response carries `X-Request-ID`: "
+        "the one the request sent when it is 1-64 of `A-Z a-z 0-9 . _ : -`, else a new UUID; quote it when "
+        "reporting a problem. Paths of the previous system answer with `Deprecation` and `Sunset` headers."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -548,6 +558,7 @@ SPECTACULAR_SETTINGS = {
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "backend.common.openapi.list_item_error_attrs",
         "backend.common.openapi.request_body_error_codes",
+        "backend.common.openapi.error_unions_without_discriminator",
     ],
 }
 
@@ -567,14 +578,49 @@ DRF_STANDARDIZED_ERRORS = {
     },
 }
 
+# REQUEST IDS
+# https://django-guid.readthedocs.io/en/latest/settings.html
+# One id per request (backend/observability/request_id.py): the REQUEST_ID_HEADER request header's
+# value when REQUEST_ID_TRUST_HEADER is on and it is 1-64 of A-Z a-z 0-9 . _ : - (a UUID is one),
+# otherwise a new UUID4; returned in the same header, on every log line as `request_id`, and carried
+# into the Celery tasks the request enqueues. docs/operations.md, "Request ids".
+REQUEST_ID_HEADER = env("REQUEST_ID_HEADER", default="X-Request-ID")
+REQUEST_ID_TRUST_HEADER = env.bool("REQUEST_ID_TRUST_HEADER", default=True)
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": REQUEST_ID_HEADER,
+    # Screened by RequestIdMiddleware before django-guid reads it (its own check accepts only UUIDs
+    # and logs a refused value as it came).
+    "VALIDATE_GUID": False,
+    "UUID_FORMAT": "string",
+    "RETURN_HEADER": True,
+    # Browsers read it through CORS_EXPOSE_HEADERS (django-guid would overwrite django-cors-headers' value).
+    "EXPOSE_HEADER": False,
+}
+# The filter that puts `request_id` on every log record; both LOGGING dicts use it.
+REQUEST_ID_LOG_FILTER = {"()": "backend.observability.request_id.RequestIdFilter"}
+
+# CORS
+# https://github.com/adamchainz/django-cors-headers
+# Browser clients on other origins: only those listed (comma-separated, scheme://host[:port]), none by
+# default. Credentials (cookies) are not allowed: the API authenticates with `Authorization: Token`.
+CORS_ALLOWED_ORIGINS = [origin.strip() for origin in env.list("CORS_ALLOWED_ORIGINS", default=[]) if origin.strip()]
+CORS_URLS_REGEX = r"^/api/"
+# django-cors-headers' defaults plus the request headers this API reads: the request id, a payment's
+# Idempotency-Key, and If-None-Match (hot views answer 304 to a matching ETag).
+CORS_ALLOW_HEADERS = (*default_headers, REQUEST_ID_HEADER.lower(), "idempotency-key", "if-none-match")
+CORS_EXPOSE_HEADERS = [REQUEST_ID_HEADER, "ETag", "Deprecation", "Sunset", "Link"]
+CORS_PREFLIGHT_MAX_AGE = 600
+
 # LOGGING
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": REQUEST_ID_LOG_FILTER},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # django_guid says at INFO, on every request, whether the header came: noise.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "django_guid": {"level": "WARNING"}},
 }
 
 # The admin views that take a password or create an account: they share the API's `auth` limit.

@@ -9,7 +9,17 @@ import re
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASE_POOL, DATABASES, MIDDLEWARE, OPS_PATHS, REST_FRAMEWORK, SILENCED_SYSTEM_CHECKS, STORAGES, env
+from .base import (
+    DATABASE_POOL,
+    DATABASES,
+    MIDDLEWARE,
+    OPS_PATHS,
+    REQUEST_ID_LOG_FILTER,
+    REST_FRAMEWORK,
+    SILENCED_SYSTEM_CHECKS,
+    STORAGES,
+    env,
+)
 
 
 def _required(name: str, purpose: str) -> str:
@@ -130,11 +140,18 @@ LOGGING = {
             "timestamp": "time",
         }
     },
+    # `request_id` on every line (backend/observability/request_id.py): a field of its own.
+    "filters": {"request_id": REQUEST_ID_LOG_FILTER},
     "handlers": {
-        "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"},
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+            "filters": ["request_id"],
+        },
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "django_guid": {"level": "WARNING"}},
 }
 
 # SILK ----------------------------------------------------------------------------------------

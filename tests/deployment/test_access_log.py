@@ -83,3 +83,23 @@ def test_an_unknown_value_stops_start_up(monkeypatch):
     monkeypatch.setenv("GUNICORN_ACCESS_LOG", "sometimes")
     with pytest.raises(ValueError, match="GUNICORN_ACCESS_LOG must be true or false"):
         runpy.run_path(str(CONF))
+
+
+def test_the_line_carries_the_response_s_request_id(monkeypatch):
+    """The id RequestIdMiddleware put on the response (backend/observability/request_id.py) is a field of the record."""
+    logger = _logger(AccessLogger, monkeypatch, "true")
+    records = []
+    collect = logging.Handler()
+    collect.emit = records.append
+    access = logging.getLogger("gunicorn.access")
+    access.addHandler(collect)
+
+    class WithId(_Response):
+        headers = [("Content-Type", "application/json"), ("X-Request-ID", "req-0042")]
+
+    try:
+        logger.access(WithId, _Request, ENVIRON, timedelta(seconds=1))
+        logger.access(_Response, _Request, ENVIRON, timedelta(seconds=1))  # gunicorn's own error pages have none
+    finally:
+        access.removeHandler(collect)
+    assert [record.request_id for record in records] == ["req-0042", None]
