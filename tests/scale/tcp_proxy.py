@@ -28,6 +28,7 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.accepted = 0
+        self.blackholed = False  # connections stay open and everything sent is dropped, both ways
 
     def url(self, scheme: str = "redis", path: str = "/0") -> str:
         return f"{scheme}://127.0.0.1:{self.port}{path}"
@@ -47,9 +48,14 @@ class TcpProxy:
         """Refuse new connections and close every forwarded one, both ways."""
         asyncio.run_coroutine_threadsafe(self._cut(), self.loop).result(timeout=5)
 
+    def blackhole(self, on: bool = True) -> None:
+        """Drop everything sent either way while ``on``, keeping the connections open."""
+        self.blackholed = on
+
     def close(self) -> None:
         if self._thread.is_alive():
             self.cut()
+            asyncio.run_coroutine_threadsafe(self._cancel_forwarding(), self.loop).result(timeout=5)
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout=5)
         self.loop.close()
@@ -68,6 +74,12 @@ class TcpProxy:
             writer.transport.abort()  # a reset, not a graceful close: the peer's next call fails at once
         self._writers.clear()
 
+    async def _cancel_forwarding(self) -> None:
+        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     async def _forward(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         self.accepted += 1
         try:
@@ -84,6 +96,8 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, other: asyncio.StreamWriter):
         try:
             while data := await reader.read(CHUNK):
+                if self.blackholed:
+                    continue  # a peer that accepts and never answers (a paused or partitioned server)
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, OSError):

@@ -21,6 +21,7 @@ import re
 import signal
 import subprocess
 import time
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -279,3 +280,48 @@ def _socket_owner(port: int) -> int | None:
         except OSError:
             continue
     return None
+
+
+def test_a_blackholed_rabbitmq_fails_a_publish_within_its_timeouts(amqp_url):
+    """A broker that accepts and never answers (paused, partitioned) must not hold a write's commit hook.
+
+    The settings' amqp options (config/settings/base.py) on a Celery app publishing through a TCP proxy
+    that drops everything: with publisher confirms and no read timeout, the publish would wait for the
+    confirm forever (seen while choosing the options: still waiting after 25 s).
+    """
+    from celery import Celery
+
+    from config.settings import base
+    from tests.scale.tcp_proxy import TcpProxy
+
+    parts = urlsplit(amqp_url)
+    proxy = TcpProxy(parts.hostname, parts.port or 5672).start()
+    app = Celery(
+        "blackhole", broker=f"{parts.scheme}://{parts.username}:{parts.password}@127.0.0.1:{proxy.port}{parts.path}"
+    )
+    app.conf.update(
+        broker_transport_options=base.AMQP_BROKER_TRANSPORT_OPTIONS,
+        broker_connection_timeout=base.CELERY_BROKER_CONNECTION_TIMEOUT,
+        task_publish_retry_policy=base.CELERY_TASK_PUBLISH_RETRY_POLICY,
+    )
+    try:
+        started = time.monotonic()
+        app.send_task("workers.cache.decay_popularity", queue="cache")
+        healthy = time.monotonic() - started
+        proxy.blackhole()
+        waits = []
+        for _ in range(2):
+            started = time.monotonic()
+            with pytest.raises(Exception):  # noqa: B017, PT011 (kombu's OperationalError, socket.timeout)
+                app.send_task("workers.cache.decay_popularity", queue="cache")
+            waits.append(round(time.monotonic() - started, 2))
+        proxy.blackhole(False)
+        proxy.cut()  # the connections the blackhole left half-open
+        proxy.restore()
+        app.send_task("workers.cache.decay_popularity", queue="cache")  # reconnects by itself
+    finally:
+        app.close()
+        proxy.close()
+    print(f"[rabbitmq] healthy publish {healthy:.3f}s; blackholed publishes failed after {waits} s")
+    # One confirm wait (1 s), then kombu's one reconnect attempt (connect + handshake: 1 s each) at most.
+    assert max(waits) <= 3.5, waits
