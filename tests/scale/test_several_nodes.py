@@ -16,7 +16,7 @@ Phases:
 2. ``cut``: A's proxy is closed; A's breakers open. A router would send writes to the healthy node,
    and here every write goes to B, while reads keep crossing. A answers its reads from the database
    (``bypass``). No stale read on either node. B keeps serving hits only until its outage poll
-   (``CACHE_OUTAGE_POLL``, 1 s) sees the record A wrote: A's reads skip cache *writes* too
+   (``CACHE_OUTAGE_POLL``, 1 s) sees the record A wrote: A skips cache *writes* even when only reading
    (cachalot's query-result fills, the throttle's counters), and the Django cache API cannot tell a
    fill from an invalidation (cachalot's ``set_many`` does both), so each skipped one is recorded as a
    possible lost invalidation and every node then answers from the database until A replays.
