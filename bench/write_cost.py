@@ -8,6 +8,9 @@ review create, profile update) the scenario sends the write through the API in t
 - SQL statements and Redis round trips: the response's ``Server-Timing`` (``db`` and ``redis``, counted by
   ``backend.observability.meter`` around the whole request), BEGIN/COMMIT included;
 - broker publishes: Celery's ``before_task_publish`` signal, sent once per message handed to the broker;
+- publish time: the wall time from ``before_task_publish`` to ``after_task_publish`` summed over the write's
+  publishes (the round trip to the broker, and on RabbitMQ the wait for its publisher confirm), part of
+  the write's response time;
 - rebuilds: the growth of the hot caches' ``rebuilds`` counters (``backend.caching.stats``), which only
   a worker's rebuild task increments, once the worker has drained its queue;
 - worker CPU: the growth of a real Celery worker's CPU time (user + system, from ``/proc/<pid>/stat``), started by
@@ -30,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
-from celery.signals import before_task_publish
+from celery.signals import after_task_publish, before_task_publish
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
@@ -60,6 +63,7 @@ class Sample:
     sql: int
     redis: int
     publishes: int
+    publish_ms: float
     rebuilds: int
     worker_cpu_ms: float
 
@@ -81,11 +85,24 @@ class Figures:
 
 
 class _Publishes:
+    """Counts publishes and sums their wall time (this process publishes from one thread at a time)."""
+
     def __init__(self) -> None:
         self.count = 0
+        self.seconds = 0.0
+        self._started: float | None = None
+
+    def reset(self) -> None:
+        self.count, self.seconds, self._started = 0, 0.0, None
 
     def __call__(self, **kwargs) -> None:
         self.count += 1
+        self._started = time.perf_counter()
+
+    def published(self, **kwargs) -> None:
+        if self._started is not None:
+            self.seconds += time.perf_counter() - self._started
+            self._started = None
 
 
 class Worker:
@@ -188,6 +205,7 @@ def run(rounds: int, log=print) -> Figures:
     figures = Figures()
     publishes = _Publishes()
     before_task_publish.connect(publishes, weak=False)
+    after_task_publish.connect(publishes.published, weak=False)
     _staff, staff_client = _user("staff", is_staff=True)
     try:
         with Worker() as worker:
@@ -200,7 +218,7 @@ def run(rounds: int, log=print) -> Figures:
             def write(kind: str, client: Client, method: str, path: str, body: dict | None = None, **headers):
                 rebuilds = _drained(_rebuilds())
                 cpu_before, wall_before = worker.cpu(), time.monotonic()
-                publishes.count = 0
+                publishes.reset()
                 thread_cpu = time.thread_time()
                 response = getattr(client, method)(path, body, content_type="application/json", **headers)
                 web_cpu = time.thread_time() - thread_cpu
@@ -215,6 +233,7 @@ def run(rounds: int, log=print) -> Figures:
                         sql=counts.get("db", 0),
                         redis=counts.get("redis", 0),
                         publishes=publishes.count,
+                        publish_ms=publishes.seconds * 1000,
                         rebuilds=after - rebuilds,
                         worker_cpu_ms=max(0.0, worker_cpu) * 1000,
                     )
@@ -260,14 +279,18 @@ def run(rounds: int, log=print) -> Figures:
                 log(f"round {index + 1}/{rounds} done")
     finally:
         before_task_publish.disconnect(publishes)
+        after_task_publish.disconnect(publishes.published)
     return figures
 
 
 def markdown(summary: dict[str, dict[str, float]]) -> str:
-    header = "| write | web CPU ms | SQL | Redis round trips | broker publishes | rebuilds | worker CPU ms |\n"
-    header += "| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+    header = (
+        "| write | web CPU ms | SQL | Redis round trips | broker publishes | publish ms | rebuilds | worker CPU ms |\n"
+    )
+    header += "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
     rows = "".join(
-        f"| {kind} | {f['web_cpu_ms']} | {f['sql']} | {f['redis']} | {f['publishes']} | {f['rebuilds']} "
+        f"| {kind} | {f['web_cpu_ms']} | {f['sql']} | {f['redis']} | {f['publishes']} | {f.get('publish_ms', '-')} "
+        f"| {f['rebuilds']} "
         f"| {f['worker_cpu_ms']} |\n"
         for kind, f in summary.items()
     )

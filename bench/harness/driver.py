@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bench.harness import cpu, report, results, wrk
 from bench.harness import profile as profiling
@@ -56,6 +57,7 @@ class Options:
     redis_url: str = "redis://127.0.0.1:6379/0"
     cache_db: int = 8
     broker_db: int = 9
+    broker_url: str | None = None  # another broker than broker_db of redis_url (RabbitMQ: amqp://...)
     keep_template: bool = False
     profile: bool = False
     note: str = ""
@@ -70,6 +72,8 @@ class Options:
         data = asdict(self)
         for key in ("output", "workdir", "database_url", "redis_url", "extra_params", "keep_template", "note"):
             data.pop(key)
+        # The broker's kind, not its URL (which may carry a password).
+        data["broker_url"] = urlsplit(self.broker_url).scheme if self.broker_url else "redis"
         data["configs"] = list(self.configs)
         data["hot_duration"] = self.hot_duration or self.duration
         data["read_duration"] = self.read_seconds
@@ -204,7 +208,9 @@ class Run:
         # Where the run is (bench/harness/progress.py): the command gives a bar or a line per phase.
         self.progress = progress or RunProgress(0, quiet=True)
         self.where = ""
-        self.services = Services(options.database_url, options.redis_url, options.cache_db, options.broker_db)
+        self.services = Services(
+            options.database_url, options.redis_url, options.cache_db, options.broker_db, options.broker_url
+        )
         self.workdir = options.workdir / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.profile: dict | None = None

@@ -1,11 +1,15 @@
 """The services a benchmark runs against: a PostgreSQL server where it may create databases, and
-two database numbers on one Redis (the cache's and the broker's), flushed between configurations."""
+two database numbers on one Redis (the cache's and the broker's), flushed between configurations.
+With ``broker`` (``manage.py bench --broker-url``) the broker is that URL instead, RabbitMQ's
+``amqp://`` included; its queues are purged between configurations."""
 
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import kombu
 import redis
+from amqp.exceptions import NotFound
 
 from bench.stack import admin_connection, create_database, drop_database, free_port, stack_environment, with_path
 
@@ -16,6 +20,7 @@ class Services:
     redis_url: str
     cache_db: int = 8
     broker_db: int = 9
+    broker: str | None = None  # another broker than broker_db (e.g. amqp://...)
 
     @property
     def prefix(self) -> str:
@@ -33,7 +38,11 @@ class Services:
 
     @property
     def broker_url(self) -> str:
-        return with_path(self.redis_url, f"/{self.broker_db}")
+        return self.broker or with_path(self.redis_url, f"/{self.broker_db}")
+
+    @property
+    def broker_is_redis(self) -> bool:
+        return urlsplit(self.broker_url).scheme in {"redis", "rediss"}
 
     def admin(self):
         return admin_connection(self.database_url)
@@ -53,10 +62,25 @@ class Services:
             return conn.execute("SHOW server_version").fetchone()[0]
 
     def flush_redis(self) -> None:
-        for url in (self.cache_url, self.broker_url):
+        """Empty the cache's database and the broker (a Redis broker's database, or RabbitMQ's queues)."""
+        for url in (self.cache_url, self.broker_url) if self.broker_is_redis else (self.cache_url,):
             client = redis.Redis.from_url(url, socket_timeout=5)
             client.flushdb()
             client.close()
+        if not self.broker_is_redis:
+            self.purge_broker_queues(("default", "cache"))
+
+    def purge_broker_queues(self, queues) -> None:
+        """Drop the messages of ``queues`` on a broker that is not Redis (a queue not declared yet holds none)."""
+        with kombu.Connection(self.broker_url, connect_timeout=5) as connection:
+            for queue in queues:
+                channel = connection.channel()
+                try:
+                    channel.queue_purge(queue)
+                except NotFound:
+                    pass  # AMQP closes the channel after NOT_FOUND itself
+                else:
+                    channel.close()
 
     def redis_version(self) -> str:
         client = redis.Redis.from_url(self.cache_url, socket_timeout=5)

@@ -437,7 +437,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 0}
 # message waiting behind a 60 s task, then running), or it runs twice; a rebuild lost meanwhile only
 # means a cold key, which the next read builds. unacked_restore_throttle 1: sweep for such messages
 # every unacked_restore_interval (10 s), not every 100 s. Trade-off: docs/reliability.md.
-CELERY_BROKER_TRANSPORT_OPTIONS = {
+REDIS_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 1,
     "socket_connect_timeout": 1,
     # A Redis broker's timed-out command is not retried (kombu passes it to redis-py; pooled
@@ -446,6 +446,29 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=120),
     "unacked_restore_throttle": 1,
 }
+# RabbitMQ (amqp://, docs/scaling.md "Broker") has none of the above: a message delivered to a worker
+# whose connection closes (SIGKILL, a lost host once heartbeats stop) goes back to its queue at once,
+# without a timeout to tune. What it needs instead:
+# - confirm_publish: each publish waits for the broker's basic.ack, so a message the broker refused
+#   or never stored raises in the caller (the breaker and the readers' rebuild take over) instead of
+#   vanishing; the messages themselves are persistent and their queues durable (Celery's defaults,
+#   set explicitly below), so an acknowledged publish survives a broker restart.
+# - read_timeout/write_timeout: a paused or blackholed broker must not hold a write's on_commit for
+#   longer than the Redis broker's socket_timeout (1 s) does; py-amqp sets them on the socket
+#   (SO_RCVTIMEO, SO_SNDTIMEO), which also bounds the wait for a publisher confirm.
+# Classic durable queues, not quorum queues: see docs/scaling.md for why and when to switch.
+AMQP_BROKER_TRANSPORT_OPTIONS = {
+    "confirm_publish": True,
+    "read_timeout": 1,
+    "write_timeout": 1,
+}
+AMQP_SCHEMES = ("amqp", "amqps", "pyamqp")
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    AMQP_BROKER_TRANSPORT_OPTIONS
+    if urlsplit(CELERY_BROKER_URL).scheme in AMQP_SCHEMES
+    else REDIS_BROKER_TRANSPORT_OPTIONS
+)
+CELERY_TASK_DEFAULT_DELIVERY_MODE = "persistent"
 # Rebuilds: acknowledged after they ran, redelivered if the worker dies, one at a time per process.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -56,6 +56,9 @@ def test_worker_consumes_both_queues_shuts_down_softly_and_recycles_its_children
     assert args[args.index("--prefetch-multiplier") + 1] == "1"
     assert int(args[args.index("--max-tasks-per-child") + 1]) > 0
     assert int(args[args.index("--max-memory-per-child") + 1]) > 0
+    # A node name of its own per process (the shell's pid, which exec hands to celery): two workers on
+    # one host must not share one, or the second dies on RabbitMQ (its pidbox queue is exclusive).
+    assert args[args.index("--hostname") + 1] == "worker.$$@%h"
 
 
 def test_beat_keeps_its_schedule_in_a_writable_file():

@@ -250,3 +250,36 @@ def test_benchmark_settings_are_production_plus_the_floor():
     assert bench["apps"] == [*production["apps"], "bench"]
     assert "/api/v1/ops/floor/" in bench["schema_paths"]
     assert set(bench["schema_paths"]) - set(production["schema_paths"]) == {"/api/v1/ops/floor/"}
+
+
+@pytest.mark.parametrize(
+    ("broker_url", "expected"),
+    [
+        # RabbitMQ: publisher confirms and socket timeouts; the Redis transport's options mean nothing there.
+        (
+            "amqp://paeshift:secret@broker.internal:5672/paeshift",
+            {"confirm_publish": True, "read_timeout": 1, "write_timeout": 1},
+        ),
+        (
+            "redis://broker.internal:6379/0",
+            {
+                "socket_timeout": 1,
+                "socket_connect_timeout": 1,
+                "visibility_timeout": 120,
+                "unacked_restore_throttle": 1,
+            },
+        ),
+    ],
+)
+def test_the_broker_s_transport_options_are_those_of_its_transport(broker_url, expected):
+    code = (
+        "from config.celery_app import app; import json; "
+        "print(json.dumps([app.conf.broker_transport_options, app.conf.task_default_delivery_mode,"
+        " app.conf.task_acks_late, app.conf.task_reject_on_worker_lost, app.conf.worker_prefetch_multiplier]))"
+    )
+    result = django(code, production_env(CELERY_BROKER_URL=broker_url))
+
+    assert result.returncode == 0, result.stderr
+    options, delivery_mode, acks_late, reject_on_worker_lost, prefetch = json.loads(result.stdout.splitlines()[-1])
+    assert options == expected
+    assert (delivery_mode, acks_late, reject_on_worker_lost, prefetch) == ("persistent", True, True, 1)

@@ -99,6 +99,12 @@ class Command(BaseCommand):
         parser.add_argument("--redis-url", default=None, help="Redis server (REDIS_URL's by default)")
         parser.add_argument("--cache-db", type=int, default=8, help="Redis database of the cache (8)")
         parser.add_argument("--broker-db", type=int, default=9, help="Redis database of the broker (9)")
+        parser.add_argument(
+            "--broker-url",
+            default=None,
+            help="the broker, instead of --broker-db of the Redis server: e.g. RabbitMQ's "
+            "amqp://guest:guest@127.0.0.1:5672/vhost (its default and cache queues are purged between configurations)",
+        )
         # Internal: run by the bench itself with the benchmark database's settings.
         parser.add_argument("--dump-population", type=Path, help=argparse.SUPPRESS)
         parser.add_argument("--prewarm", type=Path, help=argparse.SUPPRESS)
@@ -136,6 +142,7 @@ class Command(BaseCommand):
             redis_url=o["redis_url"] or os.environ.get("REDIS_URL") or Options.redis_url,
             cache_db=o["cache_db"],
             broker_db=o["broker_db"],
+            broker_url=o["broker_url"],
             keep_template=o["keep_template"],
             profile=o["profile"],
             note=o["note"],
