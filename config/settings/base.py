@@ -397,6 +397,9 @@ def with_silk_middleware(middleware: list[str]) -> list[str]:
 
 
 SILK_MIDDLEWARE = "backend.observability.silk_recording.SilkRecordingMiddleware"
+# silk's own test of "installed" (``silk_profile``, dynamic profiling) looks for this class in MIDDLEWARE:
+# ours wraps silk's, so without it every silk_profile logged "silk is not installed correctly" and did nothing.
+SILKY_MIDDLEWARE_CLASS = SILK_MIDDLEWARE
 
 
 # CELERY

@@ -136,3 +136,29 @@ def test_a_query_that_fails_keeps_its_own_error_while_silk_records(world, silk_m
             User.objects.filter(pk=world.worker.pk).update(email=world.owner.email)
     finally:
         collector.clear()
+
+
+def test_silk_profile_runs_where_silk_records(silk_models):
+    # silk_profile (docs/profiling.md: "profile one function with @silk_profile") checks that silk's
+    # middleware class is installed; ours wraps it (SILKY_MIDDLEWARE_CLASS), else it logs a warning and
+    # records nothing.
+    from silk.profiling.profiler import silk_profile
+
+    assert silk_profile(name="probe")._silk_installed()
+    before = silk_models.Profile.objects.count()
+
+    @silk_profile(name="probe")
+    def probe():
+        return 1
+
+    from django.test import RequestFactory
+    from silk.collector import DataCollector
+    from silk.model_factory import RequestModelFactory
+
+    DataCollector().configure(RequestModelFactory(RequestFactory().get("/api/v1/jobs/")).construct_request_model())
+    try:
+        assert probe() == 1
+        DataCollector().finalise()
+    finally:
+        DataCollector().clear()
+    assert silk_models.Profile.objects.count() == before + 1
