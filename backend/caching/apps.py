@@ -5,7 +5,7 @@ from django.core.signals import setting_changed
 from django.utils.module_loading import autodiscover_modules
 
 from backend.caching.breaker import REDIS, breaker_for
-from backend.common import orm_cache
+from backend.common import cache_writes, orm_cache
 
 
 class CachingConfig(AppConfig):
@@ -25,6 +25,7 @@ class CachingConfig(AppConfig):
         # The process that saw Redis fail replays lost invalidations the moment it is back.
         breaker_for(REDIS).on_recovery(recovery.recover)
         orm_cache.install_atomic_guard()
+        cache_writes.install_fill_guard()  # cachalot's fills are not invalidations
         setting_changed.connect(_reload_cachalot, dispatch_uid="caching:reload_cachalot")
 
 

@@ -38,6 +38,7 @@ from backend.caching import outage
 from backend.caching.breaker import REDIS, breaker_for
 from backend.caching.cluster import redis_py_faults_as_failures
 from backend.caching.guard import REDIS_FAILURES, Guard, guarded_call
+from backend.common import cache_writes
 from backend.observability.meter import count_cache_round_trip
 
 
@@ -160,7 +161,9 @@ def _guarded(name: str, contract: Contract):
             lambda: contract.fallback(_arguments(name, args, kwargs)),
             write=contract.write,
             serves=not contract.write,
-            lost_write=name if contract.write else None,
+            # A write is recorded as a lost invalidation unless the caller says it is not one
+            # (a throttle count, cachalot storing a query's result: backend/common/cache_writes.py).
+            lost_write=name if contract.write and not cache_writes.in_effect() else None,
             alias=self._breaker_name,
         )
 

@@ -41,6 +41,8 @@ from rest_framework import exceptions
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
+from backend.common import cache_writes
+
 IPV6_PREFIX = 64
 # Counts kept while the shared cache cannot count, one window each: bounded in memory.
 _process_counts = LocMemCache("paeshift-throttle-fallback", {"TIMEOUT": 3600, "OPTIONS": {"MAX_ENTRIES": 50_000}})
@@ -90,7 +92,8 @@ def hit(scope: str, ident: str, *, limit: int, period: int, now: float | None = 
     window = int(now // period)
     key = f"throttle:{scope}:{ident}:{window}"
     timeout = period + 1  # outlives its window a little, never much
-    count = _increment(caches["default"], key, timeout)
+    with cache_writes.not_an_invalidation():  # a lost count only lets a request through: nothing to replay
+        count = _increment(caches["default"], key, timeout)
     if count is None:
         count = _increment(_process_counts, key, timeout)
     retry_after = max(1, math.ceil((window + 1) * period - now))

@@ -10,6 +10,8 @@ import pytest
 import redis
 from rest_framework.test import APIClient
 
+from backend.accounts.models import Profile
+from backend.caching import outage
 from backend.caching.breaker import breaker_for
 from backend.caching.models import CacheOutage
 from backend.caching.store import pending_counters
@@ -158,3 +160,31 @@ def test_a_token_revoked_while_redis_fails_is_refused_on_the_next_request_and_af
     assert [r.status_code for r in during] == [401] * 5, [r.content for r in during]
     assert [r.status_code for r in after] == [401] * 3, [r.content for r in after]
     assert not CacheOutage.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)  # outside a test transaction, cachalot writes to Redis itself
+def test_while_redis_is_down_only_invalidations_are_recorded_for_replay(own_redis, client_for, user):
+    # One web node's Redis cut must not take every other node off the cache (tests/scale/test_several_nodes.py):
+    # reads make cache writes too (cachalot storing a query's result, the throttles' counts), and their loss
+    # needs no replay. A write's invalidations still do.
+    client = client_for(user)
+    own_redis.stop()
+    reads = [
+        client.get(path) for path in (ME, f"/api/v1/users/{user.id}/profile/", "/api/v1/jobs/", "/api/v1/me/jobs/")
+    ]
+    reads += [APIClient().get("/api/v1/jobs/") for _ in range(2)]  # anonymous: the address's throttle count
+
+    assert [r.status_code for r in reads] == [200] * 6
+    assert breaker_for("redis").is_open
+    # cachalot's own read-or-fill, through a closed circuit (the first call after a cooldown, say)
+    breaker_for("redis").reset()
+    assert Profile.objects.filter(user=user).count() == 1
+    breaker_for("redis").reset()
+    assert [p.user_id for p in Profile.objects.filter(user=user)] == [user.id]
+
+    assert outage.last_lost_write() is None
+    assert not CacheOutage.objects.exists(), list(CacheOutage.objects.values_list("reason", flat=True))
+
+    assert client.patch("/api/v1/me/profile/", {"city": "Ilorin"}).status_code == 200
+    assert outage.last_lost_write() is not None
+    assert CacheOutage.objects.count() == 1  # the profile's invalidation, lost: on record for replay
