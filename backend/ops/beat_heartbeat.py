@@ -25,7 +25,7 @@ def record_publish(at: float | None = None, **kwargs) -> None:
     """Note that beat sent a task (now, or at Unix time ``at``); best effort: a heartbeat lost to a
     Redis outage is followed by the next one."""
     now = time.time() if at is None else at
-    if ops_store.redis_client() is None:
+    if not ops_store.uses_redis():
         ops_store.local.beat = now
         return
     ops_store.call(lambda client: client.set(ops_store.BEAT_KEY, repr(now)), None)
@@ -42,7 +42,7 @@ def connect() -> None:
 
 def last_publish() -> float | None:
     """Unix time (seconds) at which beat last sent a task; None when never seen or Redis is unreachable."""
-    if ops_store.redis_client() is None:
+    if not ops_store.uses_redis():
         return ops_store.local.beat
     raw = ops_store.call(lambda client: client.get(ops_store.BEAT_KEY), None)
     return float(raw) if raw is not None else None

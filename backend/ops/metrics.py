@@ -122,7 +122,7 @@ def _outage_records() -> int | None:
 
 
 def _http_rows() -> dict[str, int] | None:
-    if ops_store.redis_client() is None:
+    if not ops_store.uses_redis():
         with ops_store.local.lock:
             return dict(ops_store.local.http)
     get_store().flush_counters()  # this process's own unsent counts first (backend/ops/request_metrics.py)
@@ -148,7 +148,7 @@ class PaeshiftCollector:
 
     def _cache(self):
         namespaces = registry.all_namespaces()
-        reachable = ops_store.redis_client() is None or (ops_store.call(lambda client: client.ping(), False) is True)
+        reachable = not ops_store.uses_redis() or (ops_store.call(lambda client: client.ping(), False) is True)
         raw = get_store().raw_stats(namespaces) if reachable else {}
         for field in STAT_FIELDS:
             family = CounterMetricFamily(f"{PREFIX}_cache_{field}", _COUNTER_HELP[field], labels=["namespace"])

@@ -31,8 +31,14 @@ HTTP_KEY = "ops:http"
 BEAT_KEY = "ops:beat:last_publish"
 
 
+def uses_redis() -> bool:
+    """Whether the cache is Redis. Makes no connection (building a Redis Cluster client connects to it)."""
+    return isinstance(caches["default"], ResilientRedisCache)
+
+
 def redis_client():
-    """The cache's Redis client (django-redis's connection pool), or None when the cache is not Redis."""
+    """The cache's Redis client (django-redis's connection pool), or None when the cache is not Redis.
+    On a Redis Cluster building it connects: call it inside ``call()``'s guard, never on its own."""
     cache = caches["default"]
     if isinstance(cache, ResilientRedisCache):
         return cache.client.get_client(write=True)

@@ -78,7 +78,7 @@ def record(observation: Observation) -> None:
     (or now, if the oldest unsent count is older than ``METRICS_FLUSH_INTERVAL``)."""
     bucket_field, sum_field = observation.fields()
     micros = round(observation.seconds * 1_000_000)
-    if ops_store.redis_client() is None:
+    if not ops_store.uses_redis():
         with ops_store.local.lock:
             ops_store.local.http[bucket_field] += 1
             ops_store.local.http[sum_field] += micros

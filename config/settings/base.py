@@ -6,6 +6,7 @@ SQLite, the in-process cache and Celery tasks executed eagerly, through the same
 """
 
 import operator
+import re
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -88,9 +89,11 @@ DATABASE_REPLICA_STICKY_SECONDS = env.int("DATABASE_REPLICA_STICKY_SECONDS", def
 if DATABASE_REPLICA_URL:
     _replica = environ.Env.db_url_config(DATABASE_REPLICA_URL)
     if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql" or (
-        _replica["ENGINE"] != "django.db.backends.postgresql"
+        _replica.get("ENGINE") != "django.db.backends.postgresql"
     ):
         raise ImproperlyConfigured("DATABASE_REPLICA_URL needs PostgreSQL for both DATABASE_URL and the replica")
+    if not _replica.get("NAME"):
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL names no database: postgres://user@host:port/name")
     if DATABASE_REPLICA_STICKY_SECONDS < 1:
         raise ImproperlyConfigured("DATABASE_REPLICA_STICKY_SECONDS must be at least 1")
     # The same connection handling as the primary's; tests mirror `default` instead of creating a database.
@@ -215,13 +218,26 @@ REDIS_CLUSTER = env.bool("REDIS_CLUSTER", default=False)
 # On a cluster an invalidation counts as done once the slot's replica has it (WAIT 1 <ms>); otherwise it
 # is recorded as lost and replayed (docs/scaling.md, "Failover").
 REDIS_CLUSTER_WAIT_MS = env.int("REDIS_CLUSTER_WAIT_MS", default=100)
+if REDIS_CLUSTER and not REDIS_URL:
+    raise ImproperlyConfigured("REDIS_CLUSTER=true needs REDIS_URL: redis://host:port of any node of the cluster")
+if REDIS_CLUSTER and urlsplit(REDIS_URL).path.strip("/") not in ("", "0"):
+    raise ImproperlyConfigured(
+        f"REDIS_CLUSTER=true: a Redis Cluster has database 0 only; REDIS_URL names database "
+        f"{urlsplit(REDIS_URL).path.strip('/')!r} (redis://host:port, without a database)"
+    )
 CACHE_BREAKER_COOLDOWN = env.float("CACHE_BREAKER_COOLDOWN", default=2.0)
 
 
 def next_redis_db_url(url: str) -> str:
-    """The same Redis server as ``url``, on the next database number."""
+    """The same Redis server as ``url``, on the next database number. Raises ``ImproperlyConfigured``
+    when ``url`` names no database number (a ``unix://`` socket path): set ``CELERY_BROKER_URL`` then."""
     parts = urlsplit(url)
-    db = int(parts.path.strip("/") or 0) + 1
+    number = parts.path.strip("/") or "0"
+    if not number.isdigit():
+        raise ImproperlyConfigured(
+            f"REDIS_URL {url!r} has no database number to put the broker beside: set CELERY_BROKER_URL"
+        )
+    db = int(number) + 1
     return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
 
 
@@ -411,9 +427,8 @@ SILKY_MIDDLEWARE_CLASS = SILK_MIDDLEWARE
 # and /readyz report a broker that can be evicted (backend/ops/broker_placement.py).
 # A Redis Cluster has one database and Celery's Redis transport does not run on a cluster: with
 # REDIS_CLUSTER the broker must be given.
-CELERY_BROKER_URL = env(
-    "CELERY_BROKER_URL",
-    default=next_redis_db_url(REDIS_URL) if REDIS_URL and not REDIS_CLUSTER else "memory://",
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="") or (
+    next_redis_db_url(REDIS_URL) if REDIS_URL and not REDIS_CLUSTER else "memory://"
 )
 if REDIS_CLUSTER and CELERY_BROKER_URL == "memory://" and not env.bool("CELERY_TASK_ALWAYS_EAGER", default=False):
     raise ImproperlyConfigured("REDIS_CLUSTER=true needs CELERY_BROKER_URL (or CELERY_TASK_ALWAYS_EAGER=true)")
@@ -611,6 +626,11 @@ DRF_STANDARDIZED_ERRORS = {
 # otherwise a new UUID4; returned in the same header, on every log line as `request_id`, and carried
 # into the Celery tasks the request enqueues. docs/operations.md, "Request ids".
 REQUEST_ID_HEADER = env("REQUEST_ID_HEADER", default="X-Request-ID")
+# An HTTP field name (RFC 9110 token characters) without "_": gunicorn drops request headers with one.
+if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^`|~-]+", REQUEST_ID_HEADER):
+    raise ImproperlyConfigured(
+        f"REQUEST_ID_HEADER must be an HTTP header name of letters, digits and '-' (not {REQUEST_ID_HEADER!r})"
+    )
 REQUEST_ID_TRUST_HEADER = env.bool("REQUEST_ID_TRUST_HEADER", default=True)
 DJANGO_GUID = {
     "GUID_HEADER_NAME": REQUEST_ID_HEADER,

@@ -267,6 +267,7 @@ def test_benchmark_settings_are_production_plus_the_floor():
                 "socket_connect_timeout": 1,
                 "visibility_timeout": 120,
                 "unacked_restore_throttle": 1,
+                "retry_on_timeout": False,  # fail fast (backend/common/redis_client.py)
             },
         ),
     ],
@@ -283,3 +284,44 @@ def test_the_broker_s_transport_options_are_those_of_its_transport(broker_url, e
     options, delivery_mode, acks_late, reject_on_worker_lost, prefetch = json.loads(result.stdout.splitlines()[-1])
     assert options == expected
     assert (delivery_mode, acks_late, reject_on_worker_lost, prefetch) == ("persistent", True, True, 1)
+
+
+# A configuration that cannot work stops start-up (and so the release) with what to change, never a
+# traceback from inside a library or a 500 on every request later.
+MISCONFIGURED = {
+    "cluster with a database number": (
+        {"REDIS_CLUSTER": "true", "REDIS_URL": "redis://cache.internal:6379/4"},
+        "REDIS_CLUSTER=true: a Redis Cluster has database 0 only",
+    ),
+    "cluster without REDIS_URL": ({"REDIS_CLUSTER": "true", "REDIS_URL": None}, "REDIS_CLUSTER=true needs REDIS_URL"),
+    "replica URL that is not a URL": ({"DATABASE_REPLICA_URL": "garbage"}, "DATABASE_REPLICA_URL needs PostgreSQL"),
+    "replica URL without a database": (
+        {"DATABASE_REPLICA_URL": "postgres://"},
+        "DATABASE_REPLICA_URL names no database",
+    ),
+    "request id header with an underscore": ({"REQUEST_ID_HEADER": "X_Request_ID"}, "REQUEST_ID_HEADER must be"),
+    "request id header with a space": ({"REQUEST_ID_HEADER": "X Request ID"}, "REQUEST_ID_HEADER must be"),
+    "empty request id header": ({"REQUEST_ID_HEADER": ""}, "REQUEST_ID_HEADER must be"),
+    "socket REDIS_URL and no broker": (
+        {
+            "REDIS_URL": "unix:///run/redis.sock",
+            "CELERY_BROKER_URL": None,
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        },
+        "REDIS_URL 'unix:///run/redis.sock' has no database number to put the broker beside",
+    ),
+}
+
+
+@pytest.mark.parametrize(("overrides", "message"), list(MISCONFIGURED.values()), ids=list(MISCONFIGURED))
+def test_a_configuration_that_cannot_work_stops_start_up_saying_what_to_change(overrides, message):
+    result = run(["manage.py", "check"], production_env(**overrides))
+
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {message}" in result.stderr, result.stderr[-2000:]
+
+
+def test_a_socket_redis_url_with_its_own_broker_starts():
+    result = run(["manage.py", "check"], production_env(REDIS_URL="unix:///run/redis.sock"))
+
+    assert result.returncode == 0, result.stderr[-2000:]

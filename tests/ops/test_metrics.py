@@ -277,3 +277,18 @@ def test_the_heartbeat_is_written_only_where_beat_started():
     before_task_publish.send(sender="workers.cache.recover_cache", body=None, headers={})
 
     assert beat_heartbeat.last_publish() is None
+
+
+@pytest.mark.django_db
+def test_an_unreachable_redis_cluster_never_breaks_a_request_or_its_teardown(api_client):
+    # Building a RedisCluster client connects; the request metrics' teardown asked for one outside the
+    # guard on every request, so each response ended in a RedisClusterException traceback.
+    from config.settings.base import redis_cache
+
+    breaker_for("redis").reset()
+    try:
+        with override_settings(CACHES={"default": redis_cache("redis://127.0.0.1:1", cluster=True)}):
+            responses = [api_client.get(path) for path in ("/healthz", "/api/v1/jobs/", "/healthz")]
+    finally:
+        breaker_for("redis").reset()
+    assert [r.status_code for r in responses] == [200, 200, 200]
