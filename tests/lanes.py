@@ -40,6 +40,7 @@ SILK_TESTS = ("tests/security/test_schema_fuzz.py", "tests/security/test_silk_re
 LANE_SUFFIX = "_lane"
 REDIS_OFFSET = 2  # the process lane's cache database is N+2 and its broker N+3
 REDIS_DATABASES = 16  # redis-server's default `databases`
+NO_TESTS_COLLECTED = 5  # pytest.ExitCode.NO_TESTS_COLLECTED
 
 
 def pytest_command(*args: str) -> list[str]:
@@ -95,7 +96,7 @@ def run_lane(name: str, commands: list[list[str]], env: dict[str, str], results:
     for command in commands:
         print(f"[{name}] $ {' '.join(command[1:])}", flush=True)
         with subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", bufsize=1
         ) as process:
             for line in process.stdout:
                 print(f"[{name}] {line}", end="", flush=True)
@@ -108,7 +109,10 @@ def main(argv: list[str]) -> int:
     environ = dict(os.environ)
     in_process = [pytest_command(*extra), silk_pass(environ)]
     services = environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")) and environ.get("REDIS_URL")
-    if not services or environ.get("TEST_LANES") == "1":
+    chooses_markers = any(arg == "-m" or (arg.startswith("-m") and not arg.startswith("--")) for arg in extra)
+    if not services or environ.get("TEST_LANES") == "1" or chooses_markers:
+        # One lane: without the services the process tests skip; with TEST_LANES=1 asked for; with the
+        # caller's own -m, which would replace a lane's marker expression (pytest keeps the last -m).
         results: dict[str, int] = {}
         run_lane("tests", in_process, environ, results)
         return results["tests"]
@@ -135,8 +139,18 @@ def main(argv: list[str]) -> int:
         lane.start()
     for lane in lanes:
         lane.join()
-    print(f"make test: {', '.join(f'{lane} exited {status}' for lane, status in results.items())}", flush=True)
-    return next((status for status in results.values() if status), 0)
+    statuses = {lane: results.get(lane, 1) for lane in ("processes", "in-process")}  # a dead lane failed
+    print(f"make test: {', '.join(f'{lane} exited {status}' for lane, status in statuses.items())}", flush=True)
+    return combined_status(list(statuses.values()))
+
+
+def combined_status(statuses: list[int]) -> int:
+    """The run's exit status from its lanes': the first failure, else 0. pytest's 5 ("no test
+    selected") is not a failure when another lane ran tests (paths or ``-k`` in ``PYTEST_ARGS`` may
+    select nothing in one lane); it is the answer when no lane selected anything."""
+    if all(status == NO_TESTS_COLLECTED for status in statuses):
+        return NO_TESTS_COLLECTED
+    return next((status for status in statuses if status not in (0, NO_TESTS_COLLECTED)), 0)
 
 
 if __name__ == "__main__":
