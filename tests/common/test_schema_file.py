@@ -124,3 +124,38 @@ def test_enum_and_requirement_changes_are_breaking_in_the_direction_clients_see(
         _changed(committed, change)
     )
     assert "GET /api/v1/jobs/{job_id}/: response 200: title: no longer required" in _changed(committed, change)
+
+
+def test_narrowing_what_a_client_may_send_or_widening_what_it_may_receive_is_breaking(committed):
+    # The kinds a reviewer found missed: each change alone, each reported.
+    def schemas(doc):
+        return doc["components"]["schemas"]
+
+    changes = {
+        "GET /api/v1/jobs/{job_id}/: response 200: title: made nullable": lambda doc: schemas(doc)["JobDetailOutput"][
+            "properties"
+        ]["title"].update(nullable=True),
+        "POST /api/v1/jobs/: request body: description: type changed from string to integer": lambda doc: schemas(doc)[
+            "JobInputRequest"
+        ]["properties"].update(description={"type": "integer"}),
+        "GET /api/v1/jobs/{job_id}/: response 200: status: enum dropped (any value may come back)": lambda doc: schemas(
+            doc
+        )["JobStatusEnum"].pop("enum"),
+        "POST /api/v1/jobs/: request body: city: enum added (values outside it are refused)": lambda doc: schemas(doc)[
+            "JobInputRequest"
+        ]["properties"]["city"].update(enum=["Lagos"]),
+        "POST /api/v1/jobs/: request body: removed": lambda doc: doc["paths"]["/api/v1/jobs/"]["post"].pop(
+            "requestBody"
+        ),
+        "GET /api/v1/jobs/{job_id}/: response 200: media type application/json removed": lambda doc: doc["paths"][
+            "/api/v1/jobs/{job_id}/"
+        ]["get"]["responses"]["200"].update(content={"application/xml": {"schema": {"type": "object"}}}),
+        "GET /api/v1/jobs/: security: credentials now required": lambda doc: doc["paths"]["/api/v1/jobs/"][
+            "get"
+        ].update(security=[{"tokenAuth": []}]),
+        "POST /api/v1/jobs/: request body: title: maxLength lowered to 5 (was 200)": lambda doc: schemas(doc)[
+            "JobInputRequest"
+        ]["properties"]["title"].update(maxLength=5),
+    }
+    for expected, change in changes.items():
+        assert expected in _changed(committed, change), expected
