@@ -197,7 +197,8 @@ def test_every_dashboard_query_returns_series_and_plots(stack, tmp_path):
 
 def test_flower_lists_the_worker_and_the_tasks_it_ran(stack):
     workers = wait_until(lambda: _flower_or_none(stack, "/api/workers?refresh=1"), 30, "flower: no worker", step=0.5)
-    assert any(name.startswith("celery@") for name in workers)
+    # The Procfile names each worker process worker.<pid>@<host> (two workers on one host must differ).
+    assert any(re.fullmatch(r"worker\.\d+@.+", name) for name in workers), list(workers)
     tasks = wait_until(
         lambda: {
             task["name"]
